@@ -1,0 +1,59 @@
+# netpol-audit: two commands from a fresh clone, `make demo` and `make test`.
+# Each sets up what it needs first: Debian packages for WeasyPrint (when missing and
+# we are root), a virtualenv in .venv with the project installed in editable mode.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+OUT    ?= out
+EXAMPLE := examples/shop-cluster
+
+# Debian packages the project needs at run and test time (see docs/ and shared facts:
+# WeasyPrint warns at import without libharfbuzz-subset0, which fails pytest -W error).
+DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+
+.PHONY: demo test setup system-deps lint typecheck clean
+
+setup: system-deps $(STAMP)
+
+system-deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian packages:$$missing"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing) >/dev/null; \
+	  else \
+	    echo "warning: missing Debian packages:$$missing (install them as root for PDF reports)" >&2; \
+	  fi; \
+	fi
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+demo: setup
+	@mkdir -p $(OUT)
+	$(VENV)/bin/netpol-audit snapshot $(EXAMPLE) -o $(OUT)/snapshot.json
+	$(VENV)/bin/netpol-audit isolation $(OUT)/snapshot.json
+	$(VENV)/bin/netpol-audit matrix $(OUT)/snapshot.json --level namespace
+	$(VENV)/bin/netpol-audit isolation $(OUT)/snapshot.json -o json > $(OUT)/isolation.json
+	$(VENV)/bin/netpol-audit matrix $(OUT)/snapshot.json --level namespace -o csv > $(OUT)/matrix.csv
+	@echo "wrote $(OUT)/snapshot.json $(OUT)/isolation.json $(OUT)/matrix.csv"
+
+test: setup
+	$(PY) -m pytest -q
+
+lint: setup
+	$(VENV)/bin/ruff check scanner rules tests
+	$(VENV)/bin/ruff format --check scanner rules tests
+
+typecheck: setup
+	$(VENV)/bin/mypy scanner
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache

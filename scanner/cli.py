@@ -1,0 +1,270 @@
+"""Command-line interface: argument parsing, logging set-up, and the one place errors become messages and
+exit codes (0 success / allowed, 1 denied or findings, 2 bad input, 3 incomplete)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+import yaml
+
+from scanner import __version__
+from scanner.errors import AuditError, InputError
+
+log = logging.getLogger("scanner")
+
+EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
+
+
+def _size(text: str) -> int:
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    t = text.strip().lower().rstrip("b").rstrip("i")
+    try:
+        if t and t[-1] in units:
+            return int(float(t[:-1]) * units[t[-1]])
+        return int(t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size (e.g. 512M, 2G)") from None
+
+
+def _input_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="manifest files, directories (recursive), '-' for stdin, or snapshots")
+    p.add_argument("-n", "--namespace", default="default", metavar="NS",
+                   help="namespace for namespaced objects that have none (default: %(default)s)")
+    p.add_argument("--max-file-size", type=_size, default=1 << 30, metavar="SIZE",
+                   help="refuse input files larger than this after decompression (default: 1G)")
+    p.add_argument("--max-documents", type=int, default=500_000, metavar="N",
+                   help="refuse files with more YAML documents than this (default: %(default)s)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="netpol-audit",
+        description="Kubernetes NetworkPolicy compliance and posture audit with exact reachability semantics.")
+    parser.add_argument("--version", action="version", version=f"netpol-audit {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress line and no warnings")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("isolation", help="which pods are isolated for ingress and egress, and by which policies")
+    _input_options(p)
+    p.add_argument("-o", "--output", choices=["table", "json"], default="table")
+
+    p = sub.add_parser("reach", help="may SRC connect to DST on a port, and why")
+    _input_options(p)
+    p.add_argument("--from", dest="src", metavar="SRC", help="namespace/pod, namespace/Kind/name or an IP")
+    p.add_argument("--to", dest="dst", metavar="DST", help="namespace/pod, namespace/Kind/name or an IP")
+    p.add_argument("--port", metavar="PORT", help="N, N/PROTO, or a port name of DST (TCP by default)")
+    p.add_argument("--queries", metavar="FILE", help="YAML list of {from, to, port, protocol}")
+    p.add_argument("-o", "--output", choices=["text", "json"], default="text")
+
+    p = sub.add_parser("matrix", help="who may connect to whom, with the allowed ports")
+    _input_options(p)
+    p.add_argument("--level", choices=["namespace", "pod"], default="namespace")
+    p.add_argument("-o", "--output", choices=["table", "json", "csv"], default="table")
+
+    p = sub.add_parser("snapshot", help="write a verifiable snapshot of the inputs, or verify one")
+    p.add_argument("inputs", nargs="*", metavar="INPUT")
+    p.add_argument("-o", "--output", metavar="FILE", help="snapshot file to write (.json or .json.gz; - stdout)")
+    p.add_argument("--verify", metavar="SNAPSHOT", help="check a snapshot's sha256 and exit (0 ok, 1 mismatch)")
+    p.add_argument("-n", "--namespace", default="default", metavar="NS")
+    p.add_argument("--max-file-size", type=_size, default=1 << 30, metavar="SIZE")
+    p.add_argument("--max-documents", type=int, default=500_000, metavar="N")
+    return parser
+
+
+def _progress(args: argparse.Namespace) -> Any:
+    from scanner.progress import Progress
+
+    return Progress(enabled=False) if args.quiet else Progress()
+
+
+def _load(args: argparse.Namespace) -> Any:
+    from scanner.api import load
+    from scanner.collect.files import Limits
+
+    loaded = load(args.inputs, args.namespace, Limits(args.max_file_size, args.max_documents), _progress(args))
+    for w in loaded.raw.warnings:
+        log.warning("%s", w)
+    for kind, count in loaded.cluster.skipped_kinds.items():
+        log.info("skipped %d object(s) of kind %s (not used by the analysis)", count, kind)
+    return loaded
+
+
+def _report_input_state(loaded: Any) -> int:
+    """Print invalid policies and incomplete collection to stderr; the exit status they call for."""
+    rc = EXIT_OK
+    for p in loaded.cluster.invalid_policies:
+        for pr in p.problems:
+            where = p.source.describe() if p.source else "input"
+            print(f"netpol-audit: error: {where}: NetworkPolicy {p.ref}: {pr.field}: {pr.reason} "
+                  "(invalid: left out of the analysis)", file=sys.stderr)
+        rc = EXIT_INPUT
+    if not loaded.raw.collection.complete:
+        reasons = "; ".join(f"{x.get('kind', '?')}: {x.get('reason', '?')}" for x in loaded.raw.collection.problems)
+        print(f"netpol-audit: warning: the collection is incomplete ({reasons or 'see the snapshot'}): "
+              "verdicts may be wrong", file=sys.stderr)
+        rc = rc or EXIT_INCOMPLETE
+    return rc
+
+
+def _json(data: Any) -> str:
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
+
+
+def cmd_isolation(args: argparse.Namespace) -> int:
+    from scanner import queries
+    from scanner.render.tables import isolation_table
+
+    loaded = _load(args)
+    data = queries.isolation(loaded.index)
+    print(_json(data) if args.output == "json" else isolation_table(data))
+    return _report_input_state(loaded)
+
+
+def _read_queries(path: str) -> list[Any]:
+    from scanner.collect.files import Limits, read_bytes
+
+    data = read_bytes(path, Limits(max_file_bytes=64 << 20))
+    try:
+        queries = yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        raise InputError(f"invalid YAML: {where}{getattr(e, 'problem', None) or e}", file=path) from None
+    if isinstance(queries, dict) and isinstance(queries.get("queries"), list):
+        queries = queries["queries"]
+    if not isinstance(queries, list):
+        raise InputError("must be a YAML list of {from, to, port, protocol}", file=path)
+    return queries
+
+
+def cmd_reach(args: argparse.Namespace) -> int:
+    from scanner import queries
+    from scanner.engine.reach import parse_port, resolve, verdict
+    from scanner.render.tables import side_by_side
+
+    if args.queries:
+        if args.src or args.dst or args.port:
+            raise InputError("give either --queries or --from/--to/--port, not both", field="--queries")
+        qs = _read_queries(args.queries)
+        loaded = _load(args)
+        results = []
+        for i, q in enumerate(qs):
+            try:
+                results.append(queries.reach_one(loaded.index, q, f"query {i}"))
+            except InputError as e:
+                raise InputError(e.detail, file=args.queries, obj=e.obj, field=e.field) from None
+        if args.output == "json":
+            print(_json(results))
+        else:
+            for r in results:
+                print(r["explanation"])
+                print()
+        return _report_input_state(loaded)
+    missing = [f for f, v in (("--from", args.src), ("--to", args.dst), ("--port", args.port)) if not v]
+    if missing:
+        raise InputError(f"{', '.join(missing)} required (or --queries FILE)", field=missing[0])
+    loaded = _load(args)
+    src = resolve(loaded.index, args.src, "--from")
+    dst = resolve(loaded.index, args.dst, "--to")
+    proto, number, label = parse_port(args.port, None, dst, "--port")
+    v = verdict(loaded.index, src, dst, proto, number, label)
+    if args.output == "json":
+        print(_json(queries.reach_one(loaded.index, {"from": args.src, "to": args.dst, "port": args.port},
+                                      "--from/--to")))
+    else:
+        print(f"{'ALLOWED' if v.allowed else 'DENIED'}  {src.ref} -> {dst.ref} on {label}")
+        if v.note:
+            print(v.note)
+        print()
+        left = v.egress.lines() if v.egress else [f"egress: {src.ref} is an address outside the pod network: "
+                                                   "no egress policy applies"]
+        right = v.ingress.lines() if v.ingress else [f"ingress: {dst.ref} is an address outside the pod "
+                                                      "network: no ingress policy applies"]
+        print(side_by_side(left, right))
+    state = _report_input_state(loaded)
+    return state or (EXIT_OK if v.allowed else EXIT_FINDINGS)
+
+
+def cmd_matrix(args: argparse.Namespace) -> int:
+    from scanner import queries
+    from scanner.render.tables import matrix_csv, matrix_table
+
+    loaded = _load(args)
+    data = queries.matrix(loaded.index, args.level)
+    if args.output == "json":
+        print(_json(data))
+    elif args.output == "csv":
+        sys.stdout.write(matrix_csv(data))
+    else:
+        print(matrix_table(data))
+    return _report_input_state(loaded)
+
+
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    from scanner.collect import snapshot as snapshot_io
+    from scanner.collect.files import Limits, load_files, read_bytes
+    from scanner.parse import parse
+
+    if args.verify:
+        if args.inputs or args.output:
+            raise InputError("--verify takes only the snapshot file", field="--verify")
+        content = snapshot_io.load_document(read_bytes(args.verify, Limits(args.max_file_size)), args.verify)
+        ok, recorded, computed = snapshot_io.verify(content)
+        if ok:
+            print(f"OK {args.verify}: sha256 {recorded} ({len(content.get('objects') or [])} objects, "
+                  f"created {content.get('created_at')} by netpol-audit {content.get('tool_version')})")
+            return EXIT_OK
+        print(f"netpol-audit: FAILED {args.verify}: recorded sha256 {recorded or '(none)'} but the content "
+              f"hashes to {computed}: the snapshot was changed after it was written", file=sys.stderr)
+        return EXIT_FINDINGS
+    if not args.inputs:
+        raise InputError("give the inputs to snapshot (or --verify FILE)", field="INPUT")
+    if not args.output:
+        raise InputError("-o FILE is required (.json, .json.gz, or - for stdout)", field="-o")
+    raw = load_files(args.inputs, args.namespace, Limits(args.max_file_size, args.max_documents), _progress(args))
+    cluster = parse(raw)  # refuse to keep evidence that cannot be analysed
+    content = snapshot_io.build(raw)
+    snapshot_io.write(content, args.output)
+    if args.output != "-":
+        print(f"wrote {args.output}: {len(raw.objects)} objects ({len(cluster.endpoints)} pods and templates, "
+              f"{len(cluster.policies) + len(cluster.invalid_policies)} NetworkPolicies), sha256 "
+              f"{content['sha256']}", file=sys.stderr)
+    return EXIT_OK
+
+
+COMMANDS = {"isolation": cmd_isolation, "reach": cmd_reach, "matrix": cmd_matrix, "snapshot": cmd_snapshot}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.ERROR if args.quiet else [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
+    root = logging.getLogger("scanner")
+    root.handlers.clear()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("netpol-audit: %(levelname)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(level)
+    root.propagate = False
+    try:
+        return COMMANDS[args.command](args)
+    except AuditError as e:
+        print(f"netpol-audit: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("netpol-audit: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

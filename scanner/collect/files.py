@@ -1,0 +1,207 @@
+"""Manifest input: files, directories (recursive) and stdin; YAML (multi-document) and JSON.
+
+Owns decoding with limits, `List` unpacking, namespace placement and source locations. Snapshot files found
+among the inputs are handed to `scanner.collect.snapshot`. Objects are projected at once
+(`scanner.collect.project`) so memory follows what the analysis keeps, not the input size.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import os
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import yaml
+
+from scanner.collect import RawObject, RawSnapshot
+from scanner.collect.project import CLUSTER, project, scope_of
+from scanner.errors import InputError
+from scanner.model import Source
+from scanner.progress import Progress
+
+log = logging.getLogger(__name__)
+
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json", ".yaml.gz", ".yml.gz", ".json.gz")
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Bounds on what one input may cost. Every one is a command-line option."""
+
+    max_file_bytes: int = 1 << 30  # after decompression
+    max_documents: int = 500_000
+
+
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # type: ignore[assignment]
+_SEPARATOR_RE = re.compile(rb"^---(?:[ \t].*)?$", re.MULTILINE)
+
+
+def iter_input_files(path: str) -> Iterator[str]:
+    """The files behind one INPUT argument: itself, or the manifest files below a directory, sorted."""
+    if path == "-":
+        yield path
+        return
+    p = Path(path)
+    if not p.exists():
+        raise InputError("no such file or directory", file=path)
+    if p.is_dir():
+        found = []
+        for root, dirs, files in os.walk(p):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for f in files:
+                if f.lower().endswith(MANIFEST_SUFFIXES) and not f.startswith("."):
+                    found.append(os.path.join(root, f))
+        yield from sorted(found)
+    else:
+        yield path
+
+
+def read_bytes(path: str, limits: Limits) -> bytes:
+    """The (decompressed) bytes of a file or stdin, refusing more than `limits.max_file_bytes`."""
+    cap = limits.max_file_bytes
+    try:
+        if path == "-":
+            data = sys.stdin.buffer.read(cap + 1)
+        elif path.endswith(".gz"):
+            with gzip.open(path, "rb") as fh:
+                data = fh.read(cap + 1)
+        else:
+            with open(path, "rb") as fh:
+                data = fh.read(cap + 1)
+    except (OSError, EOFError) as e:
+        raise InputError(f"cannot read: {e.strerror or e}", file=path) from None
+    if len(data) > cap:
+        raise InputError(f"larger than the limit of {cap} bytes (see --max-file-size)", file=path)
+    return data
+
+
+def document_lines(data: bytes) -> list[int]:
+    """The 1-based line on which each YAML document starts (first non-blank, non-comment line)."""
+    lines = data.split(b"\n")
+    seps = [i for i, ln in enumerate(lines) if _SEPARATOR_RE.match(ln)]
+    starts: list[int] = []
+    first_sep = seps[0] if seps else len(lines)
+    if any(ln.strip() and not ln.lstrip().startswith(b"#") for ln in lines[:first_sep]):
+        starts.append(0)
+    starts += [s + 1 for s in seps]
+    out = []
+    for s in starts:
+        i = s
+        while i < len(lines) and (not lines[i].strip() or lines[i].lstrip().startswith(b"#")):
+            i += 1
+        out.append(i + 1)
+    return out
+
+
+def decode(data: bytes, path: str, limits: Limits) -> Iterator[tuple[int, int | None, Any]]:
+    """(document index, line, parsed document) for each document of a file."""
+    head = data.lstrip()[:1]
+    if path.endswith((".json", ".json.gz")) or head in (b"{", b"["):
+        try:
+            yield 1, 1, orjson.loads(data)
+            return
+        except orjson.JSONDecodeError as e:
+            if path.endswith((".json", ".json.gz")):
+                raise InputError(f"invalid JSON: {e}", file=path) from None
+            # not JSON after all: YAML flow style, read below
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(f"not UTF-8 text (byte {e.start})", file=path) from None
+    lines = document_lines(data)
+    index = 0
+    try:
+        for doc in yaml.load_all(text, Loader=_SafeLoader):
+            index += 1
+            if index > limits.max_documents:
+                raise InputError(f"more than {limits.max_documents} documents (see --max-documents)", file=path)
+            line = lines[index - 1] if index - 1 < len(lines) else None
+            yield index, line, doc
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1} column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise InputError(f"invalid YAML: {where}{problem}", file=path, obj=f"document {index + 1}") from None
+
+
+def _describe(doc: dict[str, Any]) -> str:
+    md = doc.get("metadata")
+    name = md.get("name") if isinstance(md, dict) else None
+    return f"{doc.get('kind', '?')}/{name}" if name else str(doc.get("kind", "object"))
+
+
+def objects_from_document(doc: Any, source: Source, default_namespace: str, snap: RawSnapshot,
+                          where: str) -> None:
+    """Unpack one document (an object or a List of objects) into `snap`."""
+    if doc is None:
+        return
+    if not isinstance(doc, dict):
+        raise InputError(f"a Kubernetes object must be a mapping, not a {type(doc).__name__}", file=source.file,
+                         obj=where)
+    kind = doc.get("kind")
+    api_version = doc.get("apiVersion")
+    if not isinstance(kind, str) or not kind:
+        raise InputError("object has no kind", file=source.file, obj=where, field="kind")
+    if not isinstance(api_version, str) or not api_version:
+        raise InputError("object has no apiVersion", file=source.file, obj=f"{where} {_describe(doc)}",
+                         field="apiVersion")
+    if kind == "List" or (kind.endswith("List") and "items" in doc):
+        items = doc.get("items")
+        if items is None:
+            return
+        if not isinstance(items, list):
+            raise InputError("must be a list", file=source.file, obj=f"{where} {kind}", field="items")
+        item_kind = kind[: -len("List")] if kind != "List" else None
+        for i, item in enumerate(items):
+            if isinstance(item, dict) and item_kind and "kind" not in item:
+                item = {**item, "kind": item_kind, "apiVersion": item.get("apiVersion", api_version)}
+            objects_from_document(item, source, default_namespace, snap, f"{where} items[{i}]")
+        return
+    scope = scope_of(api_version, kind)
+    if scope is None:
+        snap.skipped_kinds[f"{api_version}/{kind}" if "/" not in api_version else f"{api_version}, {kind}"] += 1
+        return
+    md = doc.get("metadata")
+    if not isinstance(md, dict):
+        raise InputError("object has no metadata", file=source.file, obj=f"{where} {kind}", field="metadata")
+    name = md.get("name")
+    if not isinstance(name, str) or not name:
+        raise InputError("object has no name", file=source.file, obj=f"{where} {kind}", field="metadata.name")
+    obj = project(doc)
+    defaulted = False
+    if scope != CLUSTER:
+        ns = md.get("namespace")
+        if ns is None or ns == "":
+            obj["metadata"]["namespace"] = default_namespace
+            defaulted = True
+        elif not isinstance(ns, str):
+            raise InputError("must be a string", file=source.file, obj=f"{kind}/{name}",
+                             field="metadata.namespace")
+    snap.objects.append(RawObject(obj, source, defaulted))
+
+
+def load_files(paths: list[str], default_namespace: str, limits: Limits, progress: Progress) -> RawSnapshot:
+    """Read manifest files and snapshots into one raw snapshot."""
+    from scanner.collect import snapshot as snapshot_io
+
+    snap = RawSnapshot(objects=[])
+    files = [f for p in paths for f in iter_input_files(p)]
+    for n, path in enumerate(files, 1):
+        progress.update(f"reading {n}/{len(files)} files, {len(snap.objects)} objects")
+        data = read_bytes(path, limits)
+        if snapshot_io.looks_like_snapshot(data):
+            snapshot_io.merge_into(snap, snapshot_io.parse_snapshot(data, path))
+            continue
+        shown = "<stdin>" if path == "-" else path
+        snap.inputs.append(shown)
+        for index, line, doc in decode(data, shown, limits):
+            objects_from_document(doc, Source(shown, index, line), default_namespace, snap, f"document {index}")
+    progress.done()
+    return snap

@@ -1,0 +1,158 @@
+"""Equivalence classes, policy selection and the matching primitives of the engine.
+
+Pods (and workload templates) with the same namespace, labels, named ports, hostNetwork flag and the same set
+of policy ipBlocks containing their IPs are indistinguishable to every NetworkPolicy, so the engine works on
+classes and its cost follows distinct shapes, not pod count. Everything here is read-only after
+construction; results are cached per class.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from scanner.intervals import (
+    ALL_PORTS,
+    EMPTY,
+    IntervalSet,
+    address_point,
+    all_ports,
+    contains,
+    normalize,
+    port_point,
+    port_range,
+    union,
+)
+from scanner.model import Cluster, Direction, Endpoint, IPBlock, NamedPort, Peer, Policy, PortSpec, Rule
+
+
+@dataclass(slots=True)
+class PodClass:
+    """Endpoints that every policy treats alike."""
+
+    id: int
+    namespace: str
+    labels: dict[str, str]
+    named_ports: tuple[NamedPort, ...]
+    host_network: bool
+    ip_blocks: frozenset[int]  # ids (Index.blocks) of the policy ipBlocks containing one of its IPs
+    members: list[int] = field(default_factory=list)  # indices into Cluster.endpoints
+
+
+Subject = PodClass  # what a peer is matched against
+
+
+class Index:
+    """The read-only index every query and rule uses."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.ns_labels = {name: ns.labels for name, ns in cluster.namespaces.items()}
+        self.policies_by_ns: dict[str, list[Policy]] = defaultdict(list)
+        for p in cluster.policies:
+            self.policies_by_ns[p.namespace].append(p)
+        # Distinct ipBlocks of valid policies, so that pod IPs are matched once per block.
+        self.blocks: dict[IPBlock, int] = {}
+        for p in cluster.policies:
+            for r in (*p.ingress, *p.egress):
+                for peer in r.peers or ():
+                    if peer.ip_block is not None and peer.ip_block not in self.blocks:
+                        self.blocks[peer.ip_block] = len(self.blocks)
+        self.classes: list[PodClass] = []
+        self.class_of: list[int] = []
+        keys: dict[tuple[object, ...], int] = {}
+        for i, ep in enumerate(cluster.endpoints):
+            sig = self._block_signature(ep)
+            key = (ep.namespace, tuple(sorted(ep.labels.items())), ep.named_ports, ep.host_network, sig)
+            cid = keys.get(key)
+            if cid is None:
+                cid = len(self.classes)
+                keys[key] = cid
+                self.classes.append(PodClass(cid, ep.namespace, ep.labels, ep.named_ports, ep.host_network, sig))
+            self.classes[cid].members.append(i)
+            self.class_of.append(cid)
+        self._by_ref = {ep.ref: i for i, ep in enumerate(cluster.endpoints)}
+        self._selected: dict[int, tuple[Policy, ...]] = {}
+
+    def _block_signature(self, ep: Endpoint) -> frozenset[int]:
+        if not ep.ips or not self.blocks:
+            return frozenset()
+        points = [address_point(ipaddress.ip_address(ip)) for ip in ep.ips]
+        return frozenset(bid for b, bid in self.blocks.items() if any(contains(b.addresses, x) for x in points))
+
+    # --- lookup ---------------------------------------------------------------------------------------------
+
+    def endpoint_index(self, ref: str) -> int | None:
+        return self._by_ref.get(ref)
+
+    def class_for(self, endpoint_index: int) -> PodClass:
+        return self.classes[self.class_of[endpoint_index]]
+
+    # --- selection and isolation ----------------------------------------------------------------------------
+
+    def selecting(self, cls: PodClass) -> tuple[Policy, ...]:
+        """Valid policies of the class's namespace whose podSelector matches it (hostNetwork included)."""
+        got = self._selected.get(cls.id)
+        if got is None:
+            got = tuple(p for p in self.policies_by_ns.get(cls.namespace, ()) if p.pod_selector.matches(cls.labels))
+            self._selected[cls.id] = got
+        return got
+
+    def policies_for(self, cls: PodClass, direction: Direction) -> tuple[Policy, ...]:
+        """Selecting policies whose effective policyTypes include `direction`."""
+        return tuple(p for p in self.selecting(cls) if p.affects(direction))
+
+    def isolated(self, cls: PodClass, direction: Direction) -> bool:
+        """Isolated: some valid policy affecting `direction` selects it, and it is not hostNetwork (a
+        hostNetwork pod is never counted as protected)."""
+        return not cls.host_network and bool(self.policies_for(cls, direction))
+
+    # --- matching primitives --------------------------------------------------------------------------------
+
+    def peer_matches_class(self, policy: Policy, peer: Peer, cls: PodClass) -> bool:
+        """Does `peer` of `policy` match the endpoints of `cls`? ipBlocks match by pod IP (plugin-dependent)."""
+        if peer.ip_block is not None:
+            return self.blocks[peer.ip_block] in cls.ip_blocks
+        if cls.host_network:
+            return False  # hostNetwork traffic carries the node's IP: only an ipBlock can match it
+        if peer.namespace_selector is None:
+            if cls.namespace != policy.namespace:
+                return False
+        elif not peer.namespace_selector.matches(self.ns_labels.get(cls.namespace, {})):
+            return False
+        return peer.pod_selector is None or peer.pod_selector.matches(cls.labels)
+
+    @staticmethod
+    def peer_matches_address(peer: Peer, point: int) -> bool:
+        """Does `peer` match an address outside the pod network? Only an ipBlock can."""
+        return peer.ip_block is not None and contains(peer.ip_block.addresses, point)
+
+    def rule_matches_class(self, policy: Policy, rule: Rule, cls: PodClass) -> bool:
+        return rule.peers is None or any(self.peer_matches_class(policy, p, cls) for p in rule.peers)
+
+    @staticmethod
+    def rule_matches_address(rule: Rule, point: int) -> bool:
+        return rule.peers is None or any(Index.peer_matches_address(p, point) for p in rule.peers)
+
+
+def port_spec_set(spec: PortSpec, dest_ports: tuple[NamedPort, ...] | None) -> IntervalSet:
+    """The ports one entry allows towards a destination. `dest_ports` is None for an address outside the pod
+    network, where a named port cannot resolve."""
+    if spec.port is None:
+        return all_ports(spec.protocol)
+    if isinstance(spec.port, int):
+        return port_range(spec.protocol, spec.port, spec.end_port if spec.end_port is not None else spec.port)
+    if dest_ports is None:
+        return EMPTY
+    return normalize((port_point(spec.protocol, p.port),) * 2 for p in dest_ports
+                     if p.name == spec.port and p.protocol == spec.protocol)
+
+
+def rule_port_set(rule: Rule, dest_ports: tuple[NamedPort, ...] | None) -> IntervalSet:
+    if rule.ports is None:
+        return ALL_PORTS
+    out: IntervalSet = EMPTY
+    for spec in rule.ports:
+        out = union(out, port_spec_set(spec, dest_ports))
+    return out

@@ -1,0 +1,391 @@
+"""Connections: per-endpoint verdicts with explanations (queries) and per-class port sets (matrices).
+
+A connection from A to B on (protocol, port) is allowed iff A's egress allows it and B's ingress allows it;
+an address outside the pod network has no side of its own. Both the explaining path and the class path are
+built on the primitives of `scanner.engine.index`; the tests hold them equal.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from scanner.engine.index import Index, PodClass, rule_port_set
+from scanner.errors import InputError
+from scanner.intervals import (
+    ALL_PORTS,
+    EMPTY,
+    PROTOCOLS,
+    IntervalSet,
+    address_point,
+    contains,
+    intersect,
+    port_point,
+    union,
+)
+from scanner.model import Direction, Endpoint, Peer, Policy, Rule
+
+# --- endpoints of a query ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One end of a connection: an endpoint of the cluster (pod or template), or an address."""
+
+    ref: str
+    endpoint: Endpoint | None = None
+    index: int | None = None  # into Cluster.endpoints; None for a finished pod
+    address: str | None = None
+    finished: str | None = None  # why a pod cannot communicate (phase)
+
+    @property
+    def is_address(self) -> bool:
+        return self.address is not None
+
+    @property
+    def point(self) -> int:
+        assert self.address is not None
+        return address_point(ipaddress.ip_address(self.address))
+
+
+def resolve(index: Index, spec: str, what: str) -> Target:
+    """Turn `namespace/pod`, `namespace/Kind/name` or an IP address into a Target; InputError if unknown."""
+    spec = str(spec).strip()
+    try:
+        return Target(ref=spec, address=str(ipaddress.ip_address(spec)))
+    except ValueError:
+        pass
+    parts = spec.split("/")
+    eps = index.cluster.endpoints
+    if len(parts) == 2:
+        i = index.endpoint_index(spec)
+        if i is not None:
+            return Target(spec, eps[i], i)
+        for ig in index.cluster.ignored:
+            if ig.endpoint.ref == spec:
+                return Target(spec, ig.endpoint, None, finished=ig.reason)
+        templates = [k for k, e in enumerate(eps) if e.kind != "Pod" and e.namespace == parts[0]
+                     and e.name == parts[1]]
+        if len(templates) == 1:
+            return Target(eps[templates[0]].ref, eps[templates[0]], templates[0])
+    elif len(parts) == 3:
+        for k, e in enumerate(eps):
+            if e.namespace == parts[0] and e.kind.lower() == parts[1].lower() and e.name == parts[2]:
+                return Target(e.ref, e, k)
+        if parts[1].lower() != "pod":
+            raise InputError(f"{spec!r}: no {parts[1]} template of that name without pods in the input (a "
+                             "workload whose pods are in the input is reached through its pods: name one as "
+                             "namespace/pod-name)", field=what)
+        return resolve(index, f"{parts[0]}/{parts[2]}", what)
+    else:
+        raise InputError(f"{spec!r} is not namespace/pod-name, namespace/Kind/name or an IP address", field=what)
+    raise InputError(f"{spec!r}: no such pod or workload in the input", field=what)
+
+
+def parse_port(port: object, protocol: object, dest: Target, what: str) -> tuple[str, int, str]:
+    """(protocol, number, label) for a query port: a number, `N/PROTO`, or a name resolved on the destination."""
+    proto = str(protocol or "TCP").upper()
+    if isinstance(port, str) and "/" in port:
+        port, proto = port.split("/", 1)
+        proto = proto.upper()
+    if proto not in PROTOCOLS:
+        raise InputError(f"unknown protocol {proto!r} (TCP, UDP or SCTP)", field=what)
+    if isinstance(port, bool) or port is None or port == "":
+        raise InputError("a port is required", field=what)
+    if isinstance(port, int) or (isinstance(port, str) and port.isdigit()):
+        n = int(port)
+        if not 1 <= n <= 65535:
+            raise InputError(f"port {n} is outside 1-65535", field=what)
+        return proto, n, f"{n}/{proto}"
+    if not isinstance(port, str):
+        raise InputError(f"port {port!r} must be a number or a port name", field=what)
+    if dest.endpoint is None:
+        raise InputError(f"named port {port!r} cannot be resolved on an address", field=what)
+    numbers = dest.endpoint.ports_named(port, proto)
+    if not numbers:
+        raise InputError(f"{dest.ref} defines no {proto} port named {port!r}", field=what)
+    return proto, numbers[0], f"{port}/{proto} ({numbers[0]})"
+
+
+# --- one side of a connection, explained --------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Side:
+    direction: Direction
+    allowed: bool
+    summary: str
+    admitted_by: list[str] = field(default_factory=list)
+    misses: list[str] = field(default_factory=list)
+    plugin_dependent: bool = False
+
+    def lines(self) -> list[str]:
+        out = [self.summary]
+        out += [f"  admitted by {a}" for a in self.admitted_by]
+        out += [f"  {m}" for m in self.misses]
+        return out
+
+
+def _peer_miss(index: Index, policy: Policy, peer: Peer, other: Target) -> str:
+    what = peer.describe()
+    if other.is_address:
+        if peer.ip_block is None:
+            return f"peer {peer.index} ({what}) selects pods; {other.address} is not a pod"
+        return f"peer {peer.index} ({what}) does not contain {other.address}"
+    assert other.index is not None and other.endpoint is not None
+    cls = index.class_for(other.index)
+    ep = other.endpoint
+    if peer.ip_block is not None:
+        ips = ", ".join(ep.ips) if ep.ips else "no IP known in the input"
+        return f"peer {peer.index} ({what}) does not contain {other.ref}'s IPs ({ips})"
+    if cls.host_network:
+        return (f"peer {peer.index} ({what}): {other.ref} is a hostNetwork pod, which pod and namespace "
+                "selectors never match (its traffic carries the node's IP)")
+    if peer.namespace_selector is None and cls.namespace != policy.namespace:
+        return (f"peer {peer.index} ({what}) selects pods of the policy's own namespace {policy.namespace!r} "
+                f"only; {other.ref} is in {cls.namespace!r}")
+    if peer.namespace_selector is not None and not peer.namespace_selector.matches(
+            index.ns_labels.get(cls.namespace, {})):
+        labels = ",".join(f"{k}={v}" for k, v in sorted(index.ns_labels.get(cls.namespace, {}).items()))
+        return (f"peer {peer.index} ({what}): namespace {cls.namespace!r} has labels {{{labels}}}, which "
+                f"namespaceSelector {peer.namespace_selector.describe()} does not match")
+    labels = ",".join(f"{k}={v}" for k, v in sorted(cls.labels.items()))
+    assert peer.pod_selector is not None
+    return (f"peer {peer.index} ({what}): {other.ref} has labels {{{labels}}}, which podSelector "
+            f"{peer.pod_selector.describe()} does not match")
+
+
+def _ports_miss(rule: Rule, dest: Target, label: str) -> str:
+    assert rule.ports is not None
+    notes = []
+    for spec in rule.ports:
+        if isinstance(spec.port, str):
+            if dest.endpoint is None:
+                notes.append(f"named port {spec.port}/{spec.protocol} cannot match an address outside the pod "
+                             "network")
+            else:
+                nums = dest.endpoint.ports_named(spec.port, spec.protocol)
+                notes.append(f"named port {spec.port}/{spec.protocol} is "
+                             + (f"{','.join(map(str, nums))} on {dest.ref}" if nums else
+                                f"not defined on {dest.ref} for {spec.protocol}"))
+    allowed = ", ".join(s.describe() for s in rule.ports)
+    return f"port {label} is not among its ports ({allowed})" + (f"; {'; '.join(notes)}" if notes else "")
+
+
+def _evaluate_side(index: Index, direction: Direction, subject: Target, other: Target, src: Target,
+                   dst: Target, proto: str, number: int, label: str) -> Side:
+    """The side of `subject` (the pod whose policies apply) for a connection src -> dst."""
+    assert subject.index is not None and subject.endpoint is not None
+    cls = index.class_for(subject.index)
+    word = "ingress" if direction == "ingress" else "egress"
+    if cls.host_network:
+        return Side(direction, True, f"{word} of {subject.ref}: not isolated (hostNetwork pod: NetworkPolicy "
+                                     "does not apply to it in a defined way, so it is never counted as protected)")
+    policies = index.policies_for(cls, direction)
+    if not policies:
+        return Side(direction, True, f"{word} of {subject.ref}: not isolated (no policy affecting {word} "
+                                     "selects it)")
+    point = port_point(proto, number)
+    side = Side(direction, False, "")
+    for policy in policies:
+        rules = policy.rules(direction)
+        if not rules:
+            side.misses.append(f"{policy.ref}: isolates {word} and has no {word} rules (allows nothing by itself)")
+            continue
+        for rule in rules:
+            where = f"{policy.ref} {rule.field}"
+            # peers
+            if rule.peers is None:
+                peer_ok, peer_text, plugin = True, f"any {rule.peer_field}", False
+            else:
+                peer_ok, peer_text, plugin = False, "", False
+                miss_texts = []
+                for peer in rule.peers:
+                    hit = (index.peer_matches_address(peer, other.point) if other.is_address else
+                           index.peer_matches_class(policy, peer, index.class_for(other.index)))  # type: ignore[arg-type]
+                    if hit:
+                        peer_ok, peer_text = True, f"{rule.peer_field}[{peer.index}] {peer.describe()}"
+                        plugin = peer.ip_block is not None and not other.is_address
+                        break
+                    miss_texts.append(_peer_miss(index, policy, peer, other))
+            dest_ports = dst.endpoint.named_ports if dst.endpoint is not None else None
+            ports = rule_port_set(rule, dest_ports)
+            port_ok = contains(ports, point)
+            if peer_ok and port_ok:
+                pd = " [plugin-dependent: an ipBlock matching a pod IP]" if plugin else ""
+                port_text = "any port" if rule.ports is None else ", ".join(s.describe() for s in rule.ports)
+                side.admitted_by.append(f"{where} ({peer_text}; {port_text}){pd}")
+                side.plugin_dependent = side.plugin_dependent or plugin
+            elif not peer_ok:
+                side.misses.append(f"{where}: no peer matches: " + "; ".join(miss_texts))
+            else:
+                side.misses.append(f"{where}: peer matches ({peer_text}) but {_ports_miss(rule, dst, label)}")
+    names = ", ".join(p.ref for p in policies)
+    if side.admitted_by:
+        side.allowed = True
+        side.summary = f"{word} of {subject.ref}: isolated by {names}; allowed"
+        side.misses = []
+    else:
+        side.summary = f"{word} of {subject.ref}: isolated by {names}; no rule admits {other.ref} on {label}"
+    return side
+
+
+def _node_local(index: Index, src: Target, dst: Target) -> str | None:
+    """Traffic between a pod and the node it runs on is always allowed: say why this is such a case."""
+    a, b = src.endpoint, dst.endpoint
+    if a is not None and b is not None:
+        if (a.host_network or b.host_network) and a.node and a.node == b.node and a.kind == b.kind == "Pod":
+            return f"node-local: {src.ref} and {dst.ref} run on node {a.node} and one uses the host network"
+        return None
+    pod, addr = (b, src.address) if a is None else (a, dst.address)
+    if pod is None or addr is None:
+        return None
+    node_ips = {pod.host_ip} if pod.host_ip else set()
+    for n in index.cluster.nodes:
+        if n.name == pod.node:
+            node_ips |= set(n.addresses)
+    if addr in node_ips:
+        return f"node-local: {addr} is the node {pod.node or ''} that {pod.ref} runs on".replace("  ", " ")
+    return None
+
+
+@dataclass(slots=True)
+class Verdict:
+    src: Target
+    dst: Target
+    protocol: str
+    port: int
+    label: str
+    egress: Side | None
+    ingress: Side | None
+    note: str | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return all(s.allowed for s in (self.egress, self.ingress) if s is not None)
+
+    def explanation(self) -> str:
+        head = f"{'ALLOWED' if self.allowed else 'DENIED'}: {self.src.ref} -> {self.dst.ref} on {self.label}"
+        parts = [head]
+        if self.note:
+            parts.append(self.note)
+        for s in (self.egress, self.ingress):
+            if s is not None:
+                parts.extend(s.lines())
+        return "\n".join(parts)
+
+
+def verdict(index: Index, src: Target, dst: Target, proto: str, number: int, label: str) -> Verdict:
+    if src.is_address and dst.is_address:
+        raise InputError("at least one side of a connection must be a pod or workload", field="from/to")
+    for t in (src, dst):
+        if t.finished:
+            note = f"{t.ref} cannot communicate ({t.finished})"
+            e = None if src.is_address else Side("egress", False, f"egress: {note}")
+            i = None if dst.is_address else Side("ingress", False, f"ingress: {note}")
+            return Verdict(src, dst, proto, number, label, e, i)
+    if src.ref == dst.ref and not src.is_address:
+        raise InputError(f"{src.ref} talking to itself is not judged (over localhost it never meets a policy)",
+                         field="from/to")
+    local = _node_local(index, src, dst)
+    if local:
+        e = None if src.is_address else Side("egress", True, f"egress of {src.ref}: {local}")
+        i = None if dst.is_address else Side("ingress", True, f"ingress of {dst.ref}: {local}")
+        return Verdict(src, dst, proto, number, label, e, i, None)
+    egress = None if src.is_address else _evaluate_side(index, "egress", src, dst, src, dst, proto, number, label)
+    ingress = None if dst.is_address else _evaluate_side(index, "ingress", dst, src, src, dst, proto, number,
+                                                         label)
+    return Verdict(src, dst, proto, number, label, egress, ingress)
+
+
+# --- class pairs (matrices and rules) -----------------------------------------------------------------------
+
+
+class PairCache:
+    """Allowed port sets between classes, computed once per pair."""
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+        self._cache: dict[tuple[int, int], IntervalSet] = {}
+
+    def egress_ports(self, src: PodClass, dst: PodClass) -> IntervalSet:
+        ix = self.index
+        if not ix.isolated(src, "egress"):
+            return ALL_PORTS
+        out: IntervalSet = EMPTY
+        for p in ix.policies_for(src, "egress"):
+            for r in p.rules("egress"):
+                if ix.rule_matches_class(p, r, dst):
+                    out = union(out, rule_port_set(r, dst.named_ports))
+        return out
+
+    def ingress_ports(self, src: PodClass, dst: PodClass) -> IntervalSet:
+        ix = self.index
+        if not ix.isolated(dst, "ingress"):
+            return ALL_PORTS
+        out: IntervalSet = EMPTY
+        for p in ix.policies_for(dst, "ingress"):
+            for r in p.rules("ingress"):
+                if ix.rule_matches_class(p, r, src):
+                    out = union(out, rule_port_set(r, dst.named_ports))
+        return out
+
+    def ports(self, src: PodClass, dst: PodClass) -> IntervalSet:
+        key = (src.id, dst.id)
+        got = self._cache.get(key)
+        if got is None:
+            eg = self.egress_ports(src, dst)
+            got = intersect(eg, self.ingress_ports(src, dst)) if eg else EMPTY
+            self._cache[key] = got
+        return got
+
+
+def node_local_pairs(index: Index) -> Iterator[tuple[int, int]]:
+    """Endpoint index pairs (both directions) of pods on one node where one uses the host network."""
+    eps = index.cluster.endpoints
+    by_node: dict[str, list[int]] = {}
+    for i, e in enumerate(eps):
+        if e.kind == "Pod" and e.node:
+            by_node.setdefault(e.node, []).append(i)
+    for members in by_node.values():
+        hosts = [i for i in members if eps[i].host_network]
+        for h in hosts:
+            for o in members:
+                if o != h:
+                    yield h, o
+                    if not eps[o].host_network:
+                        yield o, h
+
+
+def pod_matrix(index: Index) -> Iterator[tuple[int, int, IntervalSet]]:
+    """(src endpoint, dst endpoint, allowed ports) for every ordered pair that allows something."""
+    cache = PairCache(index)
+    local = set(node_local_pairs(index))
+    n = len(index.cluster.endpoints)
+    for i in range(n):
+        ci = index.class_for(i)
+        for j in range(n):
+            if i == j:
+                continue
+            ports = ALL_PORTS if (i, j) in local else cache.ports(ci, index.class_for(j))
+            if ports:
+                yield i, j, ports
+
+
+def namespace_matrix(index: Index) -> dict[tuple[str, str], IntervalSet]:
+    """Union of allowed ports over the endpoint pairs of each namespace pair (self pairs excluded)."""
+    cache = PairCache(index)
+    out: dict[tuple[str, str], IntervalSet] = {}
+    for s in index.classes:
+        for d in index.classes:
+            if s.id == d.id and len(s.members) < 2:
+                continue
+            ports = cache.ports(s, d)
+            if ports:
+                key = (s.namespace, d.namespace)
+                out[key] = union(out.get(key, EMPTY), ports)
+    eps = index.cluster.endpoints
+    for i, j in node_local_pairs(index):
+        out[(eps[i].namespace, eps[j].namespace)] = ALL_PORTS
+    return dict(sorted(out.items()))
