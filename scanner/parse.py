@@ -514,7 +514,8 @@ def parse(snap: RawSnapshot) -> Cluster:
             cur = workloads[key]
 
     for raw, ep in pods:
-        climb(raw, ep.labels)
+        if ep.phase not in FINISHED_PHASES:  # only live pods replace their template
+            climb(raw, ep.labels)
     for key, raw in workloads.items():
         owner = _owner(raw)
         if owner and parent(key[0], owner[0], owner[1], {}) is not None:
