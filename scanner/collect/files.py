@@ -192,15 +192,16 @@ def load_files(paths: list[str], default_namespace: str, limits: Limits, progres
     from scanner.collect import snapshot as snapshot_io
 
     snap = RawSnapshot(objects=[])
-    files = [f for p in paths for f in iter_input_files(p)]
-    for n, path in enumerate(files, 1):
+    files = [(p, f) for p in paths for f in iter_input_files(p)]
+    for n, (arg, path) in enumerate(files, 1):
         progress.update(f"reading {n}/{len(files)} files, {len(snap.objects)} objects")
         data = read_bytes(path, limits)
         if snapshot_io.looks_like_snapshot(data):
             snapshot_io.merge_into(snap, snapshot_io.parse_snapshot(data, path))
             continue
         shown = "<stdin>" if path == "-" else path
-        snap.inputs.append(shown)
+        if (arg_shown := "<stdin>" if arg == "-" else arg) not in snap.inputs:
+            snap.inputs.append(arg_shown)
         for index, line, doc in decode(data, shown, limits):
             objects_from_document(doc, Source(shown, index, line), default_namespace, snap, f"document {index}")
     progress.done()
