@@ -106,6 +106,12 @@ def _report_input_state(loaded: Any) -> int:
             print(f"netpol-audit: error: {where}: NetworkPolicy {p.ref}: {pr.field}: {pr.reason} "
                   "(invalid: left out of the analysis)", file=sys.stderr)
         rc = EXIT_INPUT
+    others = loaded.cluster.other_policies
+    if others:
+        listed = ", ".join(f"{o.kind} {o.namespace + '/' if o.namespace else ''}{o.name}" for o in others[:5])
+        more = f" and {len(others) - 5} more" if len(others) > 5 else ""
+        print(f"netpol-audit: warning: the input holds {len(others)} policy object(s) of kinds these verdicts do "
+              f"not model ({listed}{more}): verdicts for the pods they select may be wrong", file=sys.stderr)
     if not loaded.raw.collection.complete:
         reasons = "; ".join(f"{x.get('kind', '?')}: {x.get('reason', '?')}" for x in loaded.raw.collection.problems)
         print(f"netpol-audit: warning: the collection is incomplete ({reasons or 'see the snapshot'}): "

@@ -23,6 +23,12 @@ def invalid_policies(cluster: Cluster) -> list[dict[str, Any]]:
             for p in cluster.invalid_policies for pr in p.problems]
 
 
+def unevaluated_policies(cluster: Cluster) -> list[dict[str, Any]]:
+    """Policy objects of kinds the engine does not model: the verdicts do not cover them."""
+    return [{"api_version": o.api_version, "kind": o.kind, "namespace": o.namespace, "name": o.name}
+            for o in cluster.other_policies]
+
+
 def isolation(index: Index) -> dict[str, Any]:
     pods = []
     for i, ep in enumerate(index.cluster.endpoints):
@@ -40,7 +46,8 @@ def isolation(index: Index) -> dict[str, Any]:
     ignored = [{"namespace": ig.endpoint.namespace, "name": ig.endpoint.name, "kind": ig.endpoint.kind,
                 "reason": ig.reason} for ig in index.cluster.ignored]
     return {"schema_version": SCHEMA_VERSION, "pods": pods, "ignored": ignored,
-            "invalid_policies": invalid_policies(index.cluster)}
+            "invalid_policies": invalid_policies(index.cluster),
+            "unevaluated_policies": unevaluated_policies(index.cluster)}
 
 
 def reach_one(index: Index, query: dict[str, Any], where: str) -> dict[str, Any]:
@@ -82,4 +89,5 @@ def matrix(index: Index, level: str) -> dict[str, Any]:
         for i, j, ports in pod_matrix(index):
             entries.append({"from": eps[i].ref, "to": eps[j].ref, "ports": describe_ports(ports)})
         entries.sort(key=lambda e: (e["from"], e["to"]))
-    return {"schema_version": SCHEMA_VERSION, "level": level, "entries": entries}
+    return {"schema_version": SCHEMA_VERSION, "level": level, "entries": entries,
+            "unevaluated_policies": unevaluated_policies(index.cluster)}

@@ -93,7 +93,7 @@ def test_matrix_formats(write):
         {"from": "other", "to": "shop", "ports": {"TCP": "all", "UDP": "all", "SCTP": "all"}},
         {"from": "shop", "to": "other", "ports": {"TCP": "all", "UDP": "all", "SCTP": "all"}},
         {"from": "shop", "to": "shop", "ports": {"TCP": "all", "UDP": "all", "SCTP": "all"}},
-    ]}
+    ], "unevaluated_policies": []}
     # other -> shop is "all" because shop/web is not isolated; other -> shop/api is denied (pod level)
     rc, data, _ = run_json("matrix", path, "--level", "pod", "-o", "json")
     pairs = {(e["from"], e["to"]): e["ports"] for e in data["entries"]}
