@@ -46,11 +46,12 @@ demo: setup
 	@echo "wrote $(OUT)/snapshot.json $(OUT)/isolation.json $(OUT)/matrix.csv"
 
 test: setup
+	$(VENV)/bin/ruff check scanner bench tests
+	$(VENV)/bin/mypy scanner
 	$(PY) -m pytest -q
 
 lint: setup
-	$(VENV)/bin/ruff check scanner rules tests
-	$(VENV)/bin/ruff format --check scanner rules tests
+	$(VENV)/bin/ruff check scanner bench tests
 
 typecheck: setup
 	$(VENV)/bin/mypy scanner

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
-from typing import Any
+from typing import Any, TypeGuard
 
 from scanner.collect import RawObject, RawSnapshot
 from scanner.collect.project import OTHER_POLICY_GROUPS, api_group
@@ -26,8 +26,8 @@ from scanner.model import (
     Ignored,
     InvalidPolicy,
     IPBlock,
-    Namespace,
     NamedPort,
+    Namespace,
     Node,
     OtherPolicy,
     Peer,
@@ -39,7 +39,13 @@ from scanner.model import (
     ServicePort,
     Source,
 )
-from scanner.selectors import LabelSelector, SelectorError, label_key_problem, label_value_problem, parse_selector
+from scanner.selectors import (
+    LabelSelector,
+    SelectorError,
+    label_key_problem,
+    label_value_problem,
+    parse_selector,
+)
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +77,7 @@ def port_name_problem(name: str) -> str | None:
     return None
 
 
-def _is_int(v: Any) -> bool:
+def _is_int(v: Any) -> TypeGuard[int]:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
@@ -426,8 +432,9 @@ def parse(snap: RawSnapshot) -> Cluster:
     latest: dict[tuple[str, str, str, str], RawObject] = {}
     for raw in snap.objects:
         key = _key(raw)
-        if key in latest and latest[key].obj != raw.obj:
-            first = latest[key].source.describe() if latest[key].source else "?"
+        prev = latest.get(key)
+        if prev is not None and prev.obj != raw.obj:
+            first = prev.source.describe() if prev.source else "?"
             snap.warnings.append(f"{raw.source.describe() if raw.source else '?'}: {key[1]} "
                                  f"{key[2] + '/' if key[2] else ''}{key[3]} is also defined in {first}; "
                                  "the last definition is used")
@@ -516,10 +523,10 @@ def parse(snap: RawSnapshot) -> Cluster:
     for raw, ep in pods:
         if ep.phase not in FINISHED_PHASES:  # only live pods replace their template
             climb(raw, ep.labels)
-    for key, raw in workloads.items():
-        owner = _owner(raw)
-        if owner and parent(key[0], owner[0], owner[1], {}) is not None:
-            owned.add(key)
+    for wkey, wraw in workloads.items():
+        owner = _owner(wraw)
+        if owner and parent(wkey[0], owner[0], owner[1], {}) is not None:
+            owned.add(wkey)
 
     endpoints: list[Endpoint] = []
     ignored: list[Ignored] = []
@@ -528,8 +535,8 @@ def parse(snap: RawSnapshot) -> Cluster:
             ignored.append(Ignored(ep, f"phase {ep.phase}: a finished pod holds no IP"))
         else:
             endpoints.append(ep)
-    for key, raw in sorted(workloads.items()):
-        if key in has_pods or key in owned:
+    for wkey, raw in sorted(workloads.items()):
+        if wkey in has_pods or wkey in owned:
             continue
         template, tfield = _template_of(raw)
         if template is None:
@@ -540,7 +547,8 @@ def parse(snap: RawSnapshot) -> Cluster:
         if not isinstance(tmd, dict):
             raise _bad(raw, f"{tfield}.metadata", "must be an object")
         named, host_network, host_ports = _pod_spec_parts(raw, template.get("spec"), f"{tfield}.spec")
-        endpoints.append(Endpoint(key[0], key[2], key[1], _labels(raw, tmd.get("labels"), f"{tfield}.metadata.labels"),
+        endpoints.append(Endpoint(wkey[0], wkey[2], wkey[1],
+                                  _labels(raw, tmd.get("labels"), f"{tfield}.metadata.labels"),
                                   named, host_network, (), None, None, host_ports, raw.source,
                                   raw.namespace_defaulted))
 

@@ -32,9 +32,8 @@ def label_key_problem(key: str) -> str | None:
     if not isinstance(key, str) or not key:
         return "label key must be a non-empty string"
     prefix, _, name = key.rpartition("/")
-    if "/" in key:
-        if not prefix or len(prefix) > 253 or not _DNS1123_SUBDOMAIN_RE.match(prefix):
-            return f"label key prefix {prefix!r} must be a DNS subdomain"
+    if "/" in key and (not prefix or len(prefix) > 253 or not _DNS1123_SUBDOMAIN_RE.match(prefix)):
+        return f"label key prefix {prefix!r} must be a DNS subdomain"
     if len(name) > 63 or not _NAME_RE.match(name):
         return f"label key name {name!r} must be 63 characters or less, alphanumeric, '-', '_' or '.'"
     return None
@@ -140,7 +139,9 @@ def parse_selector(raw: Any) -> LabelSelector:
         if not isinstance(e, dict):
             raise SelectorError(path, "must be an object with key, operator and values")
         key = e.get("key")
-        problem = label_key_problem(key) if isinstance(key, str) else "key is required"
+        if not isinstance(key, str):
+            raise SelectorError(f"{path}.key", "key is required")
+        problem = label_key_problem(key)
         if problem:
             raise SelectorError(f"{path}.key", problem)
         op = e.get("operator")

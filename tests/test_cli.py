@@ -72,7 +72,7 @@ def test_reach_usage_errors_are_one_line(write):
         (["--from", "1.2.3.4", "--to", "10.0.0.1", "--port", "80"], "at least one side"),
         (["--from", "a/b/c/d", "--to", "shop/api", "--port", "80"], "is not namespace/pod-name"),
     ]:
-        rc, out, err = run_cli("reach", path, *argv)
+        rc, _, err = run_cli("reach", path, *argv)
         assert rc == 2, argv
         assert expected in err and err.count("\n") == 1 and "Traceback" not in err, err
 

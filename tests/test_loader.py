@@ -185,7 +185,7 @@ def test_bad_objects_name_file_object_and_field(write):
     }
     for name, (text, expected) in cases.items():
         path = write(name, text)
-        rc, out, err = run_cli("isolation", path)
+        rc, _, err = run_cli("isolation", path)
         assert rc == 2, name
         assert err.count("\n") == 1 and "Traceback" not in err, err
         assert expected in err, err

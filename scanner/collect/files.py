@@ -39,7 +39,7 @@ class Limits:
     max_documents: int = 500_000
 
 
-_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # type: ignore[assignment]
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SEPARATOR_RE = re.compile(rb"^---(?:[ \t].*)?$", re.MULTILINE)
 
 
@@ -75,8 +75,10 @@ def read_bytes(path: str, limits: Limits) -> bytes:
         else:
             with open(path, "rb") as fh:
                 data = fh.read(cap + 1)
-    except (OSError, EOFError) as e:
+    except OSError as e:
         raise InputError(f"cannot read: {e.strerror or e}", file=path) from None
+    except EOFError as e:
+        raise InputError(f"cannot read: truncated compressed file ({e})", file=path) from None
     if len(data) > cap:
         raise InputError(f"larger than the limit of {cap} bytes (see --max-file-size)", file=path)
     return data

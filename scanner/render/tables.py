@@ -22,14 +22,14 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 def isolation_table(data: dict[str, Any]) -> str:
     rows = []
-    for p in data["pods"]:
-        def state(direction: str) -> str:
-            if p["host_network"]:
-                return "hostNetwork"
-            return "isolated" if p[f"{direction}_isolated"] else "OPEN"
+    def state(p: dict[str, Any], direction: str) -> str:
+        if p["host_network"]:
+            return "hostNetwork"
+        return "isolated" if p[f"{direction}_isolated"] else "OPEN"
 
+    for p in data["pods"]:
         pols = sorted(set(p["ingress_policies"]) | set(p["egress_policies"]))
-        rows.append([p["namespace"], p["name"], p["kind"], state("ingress"), state("egress"),
+        rows.append([p["namespace"], p["name"], p["kind"], state(p, "ingress"), state(p, "egress"),
                      ", ".join(x.split("/", 1)[1] for x in pols) or "-"])
     out = [table(["NAMESPACE", "NAME", "KIND", "INGRESS", "EGRESS", "POLICIES"], rows)]
     n = len(data["pods"])
