@@ -46,15 +46,15 @@ demo: setup
 	@echo "wrote $(OUT)/snapshot.json $(OUT)/isolation.json $(OUT)/matrix.csv"
 
 test: setup
-	$(VENV)/bin/ruff check scanner bench tests
-	$(VENV)/bin/mypy scanner
+	$(VENV)/bin/ruff check scanner rules bench tests
+	$(VENV)/bin/mypy scanner rules
 	$(PY) -m pytest -q
 
 lint: setup
-	$(VENV)/bin/ruff check scanner bench tests
+	$(VENV)/bin/ruff check scanner rules bench tests
 
 typecheck: setup
-	$(VENV)/bin/mypy scanner
+	$(VENV)/bin/mypy scanner rules
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache

@@ -69,6 +69,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--level", choices=["namespace", "pod"], default="namespace")
     p.add_argument("-o", "--output", choices=["table", "json", "csv"], default="table")
 
+    p = sub.add_parser("scan", help="evaluate every rule and framework, and write the results")
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="manifest files, directories (recursive), '-' for stdin, or snapshots")
+    p.add_argument("-o", "--output-dir", metavar="DIR", help="write one file per --format into DIR")
+    p.add_argument("--format", default=None, metavar="LIST",
+                   help="comma-separated: json,sarif,junit,text,md,csv (default: text on stdout; with -o: all)")
+    p.add_argument("--framework", action="append", default=[], metavar="ID",
+                   help="limit to these frameworks (repeatable; e.g. pci-dss, cis-kubernetes)")
+    p.add_argument("--fail-on", choices=["critical", "high", "medium", "low", "info", "none"], default="high",
+                   help="exit 1 when a finding at or above this severity fails (default: %(default)s)")
+    p.add_argument("--config", metavar="FILE", help="scope, system namespaces, rule settings, waivers")
+    p.add_argument("-n", "--namespace", action="append", default=[], metavar="NS",
+                   help="report only these namespaces (repeatable); the first also receives objects that have "
+                        "no namespace (default: default)")
+    p.add_argument("--exclude-namespace", action="append", default=[], metavar="NS",
+                   help="leave these namespaces (glob) out of the report (repeatable)")
+    p.add_argument("--rules-dir", action="append", default=[], metavar="DIR", help="load extra rules from DIR")
+    p.add_argument("--timestamp", metavar="RFC3339", help="fix the run time (reproducible output); "
+                   "SOURCE_DATE_EPOCH works too")
+    p.add_argument("--max-file-size", type=_size, default=1 << 30, metavar="SIZE")
+    p.add_argument("--max-documents", type=int, default=500_000, metavar="N")
+
+    p = sub.add_parser("rules", help="list the rule catalog")
+    p.add_argument("-o", "--output", choices=["table", "md", "json"], default="table")
+    p.add_argument("--rules-dir", action="append", default=[], metavar="DIR")
+
     p = sub.add_parser("snapshot", help="write a verifiable snapshot of the inputs, or verify one")
     p.add_argument("inputs", nargs="*", metavar="INPUT")
     p.add_argument("-o", "--output", metavar="FILE", help="snapshot file to write (.json or .json.gz; - stdout)")
@@ -246,7 +272,104 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"isolation": cmd_isolation, "reach": cmd_reach, "matrix": cmd_matrix, "snapshot": cmd_snapshot}
+def _catalog(rules_dirs: list[str]) -> Any:
+    from pathlib import Path
+
+    from scanner.catalog import load_catalog
+    from scanner.resources import bundled
+
+    return load_catalog([bundled("rules"), *(Path(d) for d in rules_dirs)])
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    from scanner.render.catalog import render_rules
+
+    print(render_rules(_catalog(args.rules_dir), args.output), end="")
+    return EXIT_OK
+
+
+def _run_time(args: argparse.Namespace) -> Any:
+    import datetime as dt
+
+    from scanner.collect.snapshot import now_utc
+
+    if args.timestamp:
+        try:
+            t = dt.datetime.fromisoformat(args.timestamp.replace("Z", "+00:00"))
+        except ValueError:
+            raise InputError(f"{args.timestamp!r} is not an RFC 3339 time", field="--timestamp") from None
+        return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+    import os
+
+    return now_utc() if os.environ.get("SOURCE_DATE_EPOCH") else None
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from scanner.api import load
+    from scanner.collect.files import Limits
+    from scanner.config import load_config
+    from scanner.context import Context
+    from scanner.mapping import load_frameworks
+    from scanner.plugin import detect_plugin
+    from scanner.render import FORMATS, renderer
+    from scanner.scan import ScanOptions, build_result
+
+    formats = [f.strip() for f in (args.format or ("json,sarif,junit,text,md,csv" if args.output_dir else "text"))
+               .split(",") if f.strip()]
+    for f in formats:
+        if f not in FORMATS:
+            raise InputError(f"unknown format {f!r} (one of {', '.join(FORMATS)})", field="--format")
+    if not args.output_dir and len(formats) > 1:
+        raise InputError("several formats need -o DIR", field="--format")
+    config = load_config(args.config)
+    catalog = _catalog(args.rules_dir)
+    from scanner.resources import bundled
+
+    frameworks = load_frameworks(bundled("rules") / "frameworks", set(catalog.rules))
+    wanted = []
+    for name in args.framework:
+        matches = [k for k in frameworks if k == name or k.startswith(name + "-") or k.startswith(name)]
+        if not matches:
+            raise InputError(f"unknown framework {name!r} (one of {', '.join(frameworks)})", field="--framework")
+        wanted += matches
+    default_ns = args.namespace[0] if args.namespace else "default"
+    progress = _progress(args)
+    loaded = load(args.inputs, default_ns, Limits(args.max_file_size, args.max_documents), progress)
+    for w in loaded.raw.warnings:
+        log.warning("%s", w)
+    raw = loaded.raw
+    ctx = Context(loaded.cluster, loaded.index, config, raw.source_type, raw.collection.complete,
+                  tuple(raw.collection.problems), detect_plugin(loaded.cluster))
+    opts = ScanOptions(frameworks=wanted, namespaces=list(args.namespace),
+                       exclude_namespaces=list(args.exclude_namespace),
+                       fail_on=args.fail_on if args.fail_on != "none" else "none", started_at=_run_time(args),
+                       input_description={"type": raw.source_type, "inputs": list(raw.inputs),
+                                          "snapshot_sha256": list(raw.snapshot_sha256)})
+    result = build_result(ctx, catalog, frameworks, opts, progress)
+    if args.output_dir:
+        out = Path(args.output_dir)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            for f in formats:
+                (out / f"netpol-audit.{FORMATS[f][1]}").write_text(renderer(f)(result), encoding="utf-8")
+        except OSError as e:
+            raise InputError(f"cannot write: {e.strerror or e}", file=str(out)) from None
+        if not args.quiet:
+            print(renderer("text")(result))
+            print(f"\nwrote {', '.join(str(out / f'netpol-audit.{FORMATS[f][1]}') for f in formats)}")
+    else:
+        text = renderer(formats[0])(result)
+        print(text, end="" if text.endswith("\n") else "\n")
+    summary = result["summary"]
+    if summary["result"] == "incomplete":
+        return EXIT_INCOMPLETE
+    return EXIT_FINDINGS if summary["gating_findings"] else EXIT_OK
+
+
+COMMANDS = {"isolation": cmd_isolation, "reach": cmd_reach, "matrix": cmd_matrix, "snapshot": cmd_snapshot,
+            "scan": cmd_scan, "rules": cmd_rules}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

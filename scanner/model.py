@@ -10,7 +10,7 @@ union of rules allows is less than everything). This module holds data only: no 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from scanner.intervals import IntervalSet
 from scanner.selectors import LabelSelector
@@ -259,6 +259,6 @@ class Cluster:
     services: tuple[Service, ...] = ()
     nodes: tuple[Node, ...] = ()
     other_policies: tuple[OtherPolicy, ...] = ()
-    daemonsets: tuple[dict[str, object], ...] = ()
+    daemonsets: tuple[dict[str, Any], ...] = ()
     skipped_kinds: dict[str, int] = field(default_factory=dict)
     defaulted_objects: tuple[tuple[str, str, str], ...] = ()  # (kind, namespace, name) placed in --namespace

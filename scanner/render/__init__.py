@@ -1,4 +1,27 @@
-"""Renderers: turn result data into text, tables, CSV (and later SARIF, JUnit, HTML, PDF).
+"""Renderers: turn the canonical scan result (a dict, see docs/result.schema.json) into output formats.
 
-Renderers read result data only; they never consult the engine or the cluster.
+Renderers read the result only; they never consult the engine or the cluster, so `report --from
+result.json` gives the same output as the scan that wrote it.
 """
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+# format -> (module, file extension). Modules expose `render(result) -> str`.
+FORMATS: dict[str, tuple[str, str]] = {
+    "json": ("scanner.render.json_out", "json"),
+    "text": ("scanner.render.text", "txt"),
+    "sarif": ("scanner.render.sarif", "sarif"),
+    "junit": ("scanner.render.junit", "junit.xml"),
+    "md": ("scanner.render.markdown", "md"),
+    "csv": ("scanner.render.csv_out", "csv"),
+}
+
+
+def renderer(fmt: str) -> Callable[[dict[str, Any]], str]:
+    module, _ = FORMATS[fmt]
+    fn: Callable[[dict[str, Any]], str] = importlib.import_module(module).render
+    return fn

@@ -1,0 +1,123 @@
+"""The read-only context every rule receives: the model, the index, class-pair reachability, the
+configuration and what the input could tell (collection state, network plugin). Rules need nothing else,
+so nothing global needs patching in tests."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from scanner.config import Config
+from scanner.engine import Index
+from scanner.engine.index import PodClass
+from scanner.engine.reach import PairCache
+from scanner.findings import Subject
+from scanner.model import Cluster, Endpoint, Policy, Source
+
+
+@dataclass(frozen=True, slots=True)
+class PluginInfo:
+    """What is known about the network plugin. `name` None: could not be identified."""
+
+    name: str | None
+    enforces: bool | None  # None: unknown
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Context:
+    cluster: Cluster
+    index: Index
+    config: Config
+    source_type: str = "manifests"
+    complete: bool = True
+    collection_problems: tuple[dict[str, str], ...] = ()
+    plugin: PluginInfo = field(default_factory=lambda: PluginInfo(None, None))
+
+    @cached_property
+    def pairs(self) -> PairCache:
+        return PairCache(self.index)
+
+    # --- subjects -------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def endpoint_subject(ep: Endpoint) -> Subject:
+        return Subject(ep.kind, ep.namespace, ep.name)
+
+    @staticmethod
+    def policy_subject(p: Policy) -> Subject:
+        return Subject("NetworkPolicy", p.namespace, p.name)
+
+    @staticmethod
+    def namespace_subject(ns: str) -> Subject:
+        return Subject("Namespace", None, ns)
+
+    # --- views ----------------------------------------------------------------------------------------------
+
+    def is_system(self, namespace: str) -> bool:
+        return namespace in self.config.system_namespaces
+
+    def endpoints_of(self, cls: PodClass) -> list[Endpoint]:
+        return [self.cluster.endpoints[i] for i in cls.members]
+
+    @cached_property
+    def endpoints_by_namespace(self) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = defaultdict(list)
+        for i, ep in enumerate(self.cluster.endpoints):
+            out[ep.namespace].append(i)
+        return dict(sorted(out.items()))
+
+    @cached_property
+    def classes_by_namespace(self) -> dict[str, list[PodClass]]:
+        out: dict[str, list[PodClass]] = defaultdict(list)
+        for c in self.index.classes:
+            out[c.namespace].append(c)
+        return dict(sorted(out.items()))
+
+    @cached_property
+    def locations(self) -> dict[str, Source]:
+        """Where each subject was defined (manifest file and line), by `Subject.ref`."""
+        out: dict[str, Source] = {}
+        c = self.cluster
+        for ep in c.endpoints:
+            if ep.source:
+                out[self.endpoint_subject(ep).ref] = ep.source
+        for p in c.policies:
+            if p.source:
+                out[self.policy_subject(p).ref] = p.source
+        for ip in c.invalid_policies:
+            if ip.source:
+                out[Subject("NetworkPolicy", ip.namespace, ip.name).ref] = ip.source
+        for ns in c.namespaces.values():
+            if ns.source:
+                out[self.namespace_subject(ns.name).ref] = ns.source
+        for svc in c.services:
+            if svc.source:
+                out[Subject("Service", svc.namespace, svc.name).ref] = svc.source
+        return out
+
+    def in_scope(self, cls: PodClass) -> bool:
+        """Is the class inside the configured compliance scope (False when no scope is configured)?"""
+        scope = self.config.scope
+        if scope is None:
+            return False
+        if scope.namespace_selector is not None and not scope.namespace_selector.matches(
+                self.index.ns_labels.get(cls.namespace, {})):
+            return False
+        return scope.pod_selector is None or scope.pod_selector.matches(cls.labels)
+
+    @cached_property
+    def dns_classes(self) -> list[PodClass]:
+        """Cluster DNS pods: `k8s-app: kube-dns` in kube-system (CoreDNS and kube-dns both carry it), or the
+        pods behind the kube-system/kube-dns Service."""
+        selector: dict[str, str] | None = None
+        for s in self.cluster.services:
+            if s.namespace == "kube-system" and s.name == "kube-dns" and s.selector:
+                selector = s.selector
+        out = []
+        for c in self.classes_by_namespace.get("kube-system", []):
+            if c.labels.get("k8s-app") == "kube-dns" or (
+                    selector and all(c.labels.get(k) == v for k, v in selector.items())):
+                out.append(c)
+        return out
