@@ -42,6 +42,15 @@ def _input_options(p: argparse.ArgumentParser) -> None:
                    help="refuse files with more YAML documents than this (default: %(default)s)")
 
 
+def _sub_parser(common: argparse.ArgumentParser) -> Any:
+    class SubParser(argparse.ArgumentParser):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("parents", [common])
+            super().__init__(*args, **kwargs)
+
+    return SubParser
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="netpol-audit",
@@ -49,7 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"netpol-audit {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress line and no warnings")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # -v/-q also after the command name (netpol-audit scan -q ...)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_sub_parser(common))
     sub.required = True
 
     p = sub.add_parser("isolation", help="which pods are isolated for ingress and egress, and by which policies")
@@ -86,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exclude-namespace", action="append", default=[], metavar="NS",
                    help="leave these namespaces (glob) out of the report (repeatable)")
     p.add_argument("--rules-dir", action="append", default=[], metavar="DIR", help="load extra rules from DIR")
+    p.add_argument("--fix-dir", metavar="DIR", help="write default-deny policies (with a DNS allow) for namespaces "
+                   "failing NP002/NP003, after checking what they would change")
     p.add_argument("--timestamp", metavar="RFC3339", help="fix the run time (reproducible output); "
                    "SOURCE_DATE_EPOCH works too")
     p.add_argument("--max-file-size", type=_size, default=1 << 30, metavar="SIZE")
@@ -348,6 +363,11 @@ def cmd_scan(args: argparse.Namespace) -> int:
                        input_description={"type": raw.source_type, "inputs": list(raw.inputs),
                                           "snapshot_sha256": list(raw.snapshot_sha256)})
     result = build_result(ctx, catalog, frameworks, opts, progress)
+    if args.fix_dir:
+        from scanner.fix import remediate
+
+        result["remediation"] = remediate(ctx, raw, result, args.fix_dir,
+                                          lambda c: build_result(c, catalog, frameworks, opts))
     if args.output_dir:
         out = Path(args.output_dir)
         try:

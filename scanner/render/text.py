@@ -37,6 +37,18 @@ def render(result: dict[str, Any], limit: int = 60) -> str:
                      f"{c['NOT_ASSESSED']} not assessed (score {score}, automated coverage {fw['coverage']}%)")
     for st in result["coverage"]["statement"][1:]:
         lines.append(f"note: {st}")
+    rem = result.get("remediation")
+    if rem:
+        v = rem["verified"]
+        lines.append(f"remediation: {len(rem['files'])} file(s) in {rem['directory']} for "
+                     f"{', '.join(rem['namespaces']) or 'no namespace'}; NP002/NP003 fixed: "
+                     f"{'yes' if v['np002_np003_fixed'] else 'NO ' + ', '.join(v['still_failing'])}; new NP007: "
+                     f"{', '.join(v['new_np007']) or 'none'}")
+        for ch in rem["impact"]:
+            removed = " ".join(f"{p} {x if isinstance(x, str) else ','.join(x)}" for p, x in ch["removed"].items())
+            lines.append(f"  would remove {ch['from']} -> {ch['to']}: {removed}")
+        for sk in rem["skipped"]:
+            lines.append(f"  skipped {sk}")
     failing = [x for x in result["findings"] if x["status"] in ("FAIL", "ERROR")]
     if failing:
         lines.append("")
