@@ -63,7 +63,7 @@ def plan(ctx: Context, result: dict[str, Any]) -> tuple[dict[str, list[dict[str,
                            "controllers need the API server and upstream resolvers)")
             continue
         docs = []
-        meta = {"name": "", "namespace": ns, "labels": {FIX_LABEL: "true"},
+        meta: dict[str, Any] = {"name": "", "namespace": ns, "labels": {FIX_LABEL: "true"},
                 "annotations": {"netpol-audit.io/reason": ""}}
         if "ingress" in missing[ns]:
             m = copy.deepcopy(meta)

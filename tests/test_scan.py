@@ -44,7 +44,7 @@ def test_exit_codes_follow_fail_on(write):
     assert result["summary"]["result"] == "fail"
     assert scan_json(path, "--fail-on", "critical")[0] == 0
     assert scan_json(path, "--fail-on", "none")[0] == 0
-    rc, result, _ = scan_json(path, "--fail-on", "none")
+    _, result, _ = scan_json(path, "--fail-on", "none")
     assert result["summary"]["gating_findings"] == 0 and result["summary"]["result"] == "pass"
 
 
@@ -67,7 +67,7 @@ def test_waivers_applied_expired_unused(write):
     owner: sec
     expires: 2099-01-01
 """)
-    rc, result, _ = scan_json(path, "--config", config)
+    _, result, _ = scan_json(path, "--config", config)
     np004 = statuses(result, "NP004")
     assert np004 == {("Pod", "shop", "web"): "WAIVED", ("Pod", "shop2", "web"): "FAIL"}
     waived = next(f for f in result["findings"] if f["status"] == "WAIVED")
@@ -140,16 +140,16 @@ def test_incomplete_collection_never_passes_a_requirement(tmp_path):
 
 def test_namespace_filters(write):
     path = write("c.yaml", OPEN + "---\n" + OPEN.replace("shop", "other"))
-    rc, result, _ = scan_json(path, "--namespace", "shop")
+    _, result, _ = scan_json(path, "--namespace", "shop")
     assert {f["subject"]["namespace"] or f["subject"]["name"] for f in result["findings"]
             if f["subject"]["kind"] != "Cluster"} == {"shop"}
-    rc, result, _ = scan_json(path, "--exclude-namespace", "sh*")
+    _, result, _ = scan_json(path, "--exclude-namespace", "sh*")
     assert "shop" not in {f["subject"]["namespace"] or f["subject"]["name"] for f in result["findings"]}
 
 
 def test_fix_dir_fixes_default_deny_without_breaking_dns(tmp_path):
     fix = tmp_path / "fix"
-    rc, result, _ = scan_json(str(EXAMPLE), "--fix-dir", str(fix), "--fail-on", "none")
+    _, result, _ = scan_json(str(EXAMPLE), "--fix-dir", str(fix), "--fail-on", "none")
     rem = result["remediation"]
     assert rem["namespaces"] == ["batch", "default", "shop-db"]
     assert rem["verified"] == {"np002_np003_fixed": True, "still_failing": [], "new_np007": []}
@@ -157,7 +157,7 @@ def test_fix_dir_fixes_default_deny_without_breaking_dns(tmp_path):
     assert any(s.startswith("kube-system: system namespace") for s in rem["skipped"])
     assert {"from": "batch", "to": "shop-db", "removed": {"TCP": ["5432"]}, "remaining": {}} in rem["impact"]
     # Re-scanning the input plus the fixes: NP002/NP003 fixed for those namespaces, no new NP007.
-    rc, after, _ = scan_json(str(EXAMPLE), str(fix), "--fail-on", "none")
+    _, after, _ = scan_json(str(EXAMPLE), str(fix), "--fail-on", "none")
     for rule in ("NP002", "NP003"):
         st = statuses(after, rule)
         for ns in rem["namespaces"]:
