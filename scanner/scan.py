@@ -34,7 +34,10 @@ from scanner.findings import (
     WAIVED,
     Result,
 )
+from scanner.engine.reach import namespace_matrix
+from scanner.intervals import describe_ports
 from scanner.mapping import Framework, evaluate
+from scanner.model import Rule
 from scanner.progress import QUIET, Progress
 
 log = logging.getLogger(__name__)
@@ -224,8 +227,48 @@ def build_result(ctx: Context, catalog: Catalog, frameworks: dict[str, Framework
             "excluded_namespaces": sorted(opts.exclude_namespaces),
             "statement": _coverage_statement(ctx),
         },
+        "inventory": inventory(ctx),
+        "matrix": {"level": "namespace", "entries": [
+            {"from": a, "to": b, "ports": describe_ports(ports)}
+            for (a, b), ports in namespace_matrix(ctx.index).items()]},
         "rules": [catalog.meta(r).to_json() for r in catalog.rules],
     }
+
+
+def _rule_json(rule: Rule) -> dict[str, Any]:
+    peers = None if rule.peers is None else [p.describe() for p in rule.peers]
+    ports = None if rule.ports is None else [s.describe() for s in rule.ports]
+    return {"field": rule.field, "peers": peers, "ports": ports}
+
+
+def inventory(ctx: Context) -> dict[str, Any]:
+    """Namespaces (with isolation counts) and policies (summarised), so reports need nothing but the result."""
+    namespaces = []
+    for name, ns in ctx.cluster.namespaces.items():
+        members = ctx.endpoints_by_namespace.get(name, [])
+        classes = [ctx.index.class_for(i) for i in members]
+        namespaces.append({
+            "name": name, "labels": dict(sorted(ns.labels.items())), "defined": ns.defined,
+            "system": ctx.is_system(name), "pods": len(members),
+            "ingress_isolated": sum(1 for c in classes if ctx.index.isolated(c, "ingress")),
+            "egress_isolated": sum(1 for c in classes if ctx.index.isolated(c, "egress")),
+            "host_network": sum(1 for c in classes if c.host_network),
+            "policies": len(ctx.index.policies_by_ns.get(name, [])),
+        })
+    policies = []
+    for p in ctx.cluster.policies:
+        policies.append({
+            "namespace": p.namespace, "name": p.name, "pod_selector": p.pod_selector.describe(),
+            "policy_types": sorted(p.policy_types), "policy_types_explicit": p.policy_types_explicit,
+            "ingress": [_rule_json(r) for r in p.ingress], "egress": [_rule_json(r) for r in p.egress],
+            "selected": sum(len(c.members) for c in ctx.index.classes if p in ctx.index.selecting(c)),
+            "location": _location(ctx, f"NetworkPolicy/{p.namespace}/{p.name}"),
+        })
+    invalid = [{"namespace": p.namespace, "name": p.name,
+                "problems": [{"field": x.field, "reason": x.reason} for x in p.problems],
+                "location": _location(ctx, f"NetworkPolicy/{p.namespace}/{p.name}")}
+               for p in ctx.cluster.invalid_policies]
+    return {"namespaces": namespaces, "policies": policies, "invalid_policies": invalid}
 
 
 def _location(ctx: Context, ref: str) -> dict[str, Any] | None:
