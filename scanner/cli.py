@@ -106,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-file-size", type=_size, default=1 << 30, metavar="SIZE")
     p.add_argument("--max-documents", type=int, default=500_000, metavar="N")
 
+    p = sub.add_parser("report", help="re-render a JSON result (html, pdf, ...) without the cluster")
+    p.add_argument("--from", dest="source", required=True, metavar="RESULT.json", help="a scan's JSON result")
+    p.add_argument("--format", default="html", metavar="FORMAT", help="html, pdf, md, csv, sarif, junit, text, json")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="file to write (- for stdout, not pdf)")
+
     p = sub.add_parser("rules", help="list the rule catalog")
     p.add_argument("-o", "--output", choices=["table", "md", "json"], default="table")
     p.add_argument("--rules-dir", action="append", default=[], metavar="DIR")
@@ -328,16 +333,16 @@ def cmd_scan(args: argparse.Namespace) -> int:
     from scanner.context import Context
     from scanner.mapping import load_frameworks
     from scanner.plugin import detect_plugin
-    from scanner.render import FORMATS, renderer
+    from scanner.render import FORMATS, renderer, write_format
     from scanner.scan import ScanOptions, build_result
 
-    formats = [f.strip() for f in (args.format or ("json,sarif,junit,text,md,csv" if args.output_dir else "text"))
-               .split(",") if f.strip()]
+    formats = [f.strip() for f in (args.format or ("json,sarif,junit,text,md,csv,html,pdf" if args.output_dir
+                                                    else "text")).split(",") if f.strip()]
     for f in formats:
         if f not in FORMATS:
             raise InputError(f"unknown format {f!r} (one of {', '.join(FORMATS)})", field="--format")
-    if not args.output_dir and len(formats) > 1:
-        raise InputError("several formats need -o DIR", field="--format")
+    if not args.output_dir and (len(formats) > 1 or formats == ["pdf"]):
+        raise InputError("several formats, or pdf, need -o DIR", field="--format")
     config = load_config(args.config)
     catalog = _catalog(args.rules_dir)
     from scanner.resources import bundled
@@ -373,7 +378,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
         try:
             out.mkdir(parents=True, exist_ok=True)
             for f in formats:
-                (out / f"netpol-audit.{FORMATS[f][1]}").write_text(renderer(f)(result), encoding="utf-8")
+                progress.update(f"writing {f}")
+                write_format(f, result, str(out / f"netpol-audit.{FORMATS[f][1]}"))
+            progress.done()
         except OSError as e:
             raise InputError(f"cannot write: {e.strerror or e}", file=str(out)) from None
         if not args.quiet:
@@ -388,8 +395,34 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if summary["gating_findings"] else EXIT_OK
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from scanner.collect.files import Limits, read_bytes
+    from scanner.render import FORMATS, renderer, write_format
+
+    if args.format not in FORMATS:
+        raise InputError(f"unknown format {args.format!r} (one of {', '.join(FORMATS)})", field="--format")
+    data = read_bytes(args.source, Limits())
+    try:
+        result = orjson.loads(data)
+    except orjson.JSONDecodeError as e:
+        raise InputError(f"invalid JSON: {e}", file=args.source) from None
+    if not isinstance(result, dict) or result.get("schema_version") != 1 or "findings" not in result:
+        raise InputError("not a netpol-audit JSON result (schema_version 1)", file=args.source,
+                         field="schema_version")
+    if args.output == "-":
+        if args.format == "pdf":
+            raise InputError("a PDF needs a file (-o FILE)", field="-o")
+        sys.stdout.write(renderer(args.format)(result))
+        return EXIT_OK
+    try:
+        write_format(args.format, result, args.output)
+    except OSError as e:
+        raise InputError(f"cannot write: {e.strerror or e}", file=args.output) from None
+    return EXIT_OK
+
+
 COMMANDS = {"isolation": cmd_isolation, "reach": cmd_reach, "matrix": cmd_matrix, "snapshot": cmd_snapshot,
-            "scan": cmd_scan, "rules": cmd_rules}
+            "scan": cmd_scan, "rules": cmd_rules, "report": cmd_report}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

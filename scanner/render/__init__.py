@@ -18,6 +18,8 @@ FORMATS: dict[str, tuple[str, str]] = {
     "junit": ("scanner.render.junit", "junit.xml"),
     "md": ("scanner.render.markdown", "md"),
     "csv": ("scanner.render.csv_out", "csv"),
+    "html": ("scanner.render.html", "html"),
+    "pdf": ("scanner.render.pdf", "pdf"),  # binary: written with write_format()
 }
 
 
@@ -25,3 +27,12 @@ def renderer(fmt: str) -> Callable[[dict[str, Any]], str]:
     module, _ = FORMATS[fmt]
     fn: Callable[[dict[str, Any]], str] = importlib.import_module(module).render
     return fn
+
+
+def write_format(fmt: str, result: dict[str, Any], path: str) -> None:
+    """Write one format to a file (the PDF is binary and written by its renderer)."""
+    if fmt == "pdf":
+        importlib.import_module("scanner.render.pdf").render_pdf(result, path)
+        return
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(renderer(fmt)(result))
