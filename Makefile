@@ -11,14 +11,24 @@ EXAMPLE := examples/shop-cluster
 
 # Debian packages the project needs at run and test time (see docs/ and shared facts:
 # WeasyPrint warns at import without libharfbuzz-subset0, which fails pytest -W error).
-DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-dejavu-extra
+# Only for the tests: PDF text extraction and page images, and a headless browser for the HTML report check.
+TEST_DEB_PACKAGES := poppler-utils chromium
 
-.PHONY: demo test setup system-deps lint typecheck clean
+.PHONY: demo test setup test-setup system-deps test-system-deps lint typecheck clean bench
 
 setup: system-deps $(STAMP)
 
+test-setup: setup test-system-deps
+
 system-deps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
+	@$(MAKE) --no-print-directory _apt PKGS="$(DEB_PACKAGES)"
+
+test-system-deps:
+	@$(MAKE) --no-print-directory _apt PKGS="$(TEST_DEB_PACKAGES)"
+
+_apt:
+	@missing=""; for p in $(PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -40,12 +50,16 @@ demo: setup
 	@mkdir -p $(OUT)
 	$(VENV)/bin/netpol-audit snapshot $(EXAMPLE) -o $(OUT)/snapshot.json
 	$(VENV)/bin/netpol-audit isolation $(OUT)/snapshot.json
-	$(VENV)/bin/netpol-audit matrix $(OUT)/snapshot.json --level namespace
 	$(VENV)/bin/netpol-audit isolation $(OUT)/snapshot.json -o json > $(OUT)/isolation.json
 	$(VENV)/bin/netpol-audit matrix $(OUT)/snapshot.json --level namespace -o csv > $(OUT)/matrix.csv
-	@echo "wrote $(OUT)/snapshot.json $(OUT)/isolation.json $(OUT)/matrix.csv"
+	$(VENV)/bin/netpol-audit scan $(OUT)/snapshot.json --config examples/netpol-audit.yaml -o $(OUT) \
+	  --format json,sarif,junit,md,csv,html,pdf --fail-on none
+	@echo "reports in $(OUT)/: netpol-audit.{json,sarif,junit.xml,md,csv,html,pdf}, snapshot.json, isolation.json, matrix.csv"
 
-test: setup
+bench: setup
+	$(PY) bench/run.py --tier core
+
+test: test-setup
 	$(VENV)/bin/ruff check scanner rules bench tests
 	$(VENV)/bin/mypy scanner rules
 	$(PY) -m pytest -q
