@@ -1,0 +1,118 @@
+"""NP016: a pod's effective ingress admits a sensitive port from another namespace, from every namespace, or
+from the internet.
+
+Sensitive ports come from `thresholds.sensitive_ports`. Per class, the ingress side alone is judged (what the
+pod's own policies admit; the source's egress is another team's control): a pod that is not
+ingress-isolated (hostNetwork pods included) admits every sensitive port from everywhere. Otherwise three
+sources are checked, each with the rules that admit them: rules whose peers take in every namespace (no
+`from`, or a namespaceSelector that matches every namespace, present and future); the classes of other
+namespaces that some rule matches (`class_admits`, named ports resolved on the pod itself); and public
+addresses outside the configured trusted CIDRs (`address_admits`). One FAIL per exposed pod, one PASS per other.
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+from scanner.catalog import rule
+from scanner.context import Context
+from scanner.engine.exposure import (
+    address_admits,
+    class_admits,
+    internet,
+    not_isolated_reason,
+    selects_every_namespace,
+    union_ports,
+)
+from scanner.engine.index import PodClass, rule_port_set
+from scanner.findings import Result, fail, not_applicable, passed
+from scanner.intervals import EMPTY, IntervalSet, describe_ports, intersect, ports_text, union
+from scanner.portspec import parse_port_list
+
+
+@rule("NP016")
+def check(ctx: Context) -> Iterator[Result]:
+    sensitive = parse_port_list(ctx.config.sensitive_ports)
+    if not sensitive:
+        yield not_applicable("no sensitive ports are configured (thresholds.sensitive_ports is empty)")
+        return
+    ix = ctx.index
+    inet = internet(ctx.config)
+    for cls in ix.classes:
+        exposed, total, parts = _exposure(ctx, cls, sensitive, inet)
+        for ep in ctx.endpoints_of(cls):
+            subject = ctx.endpoint_subject(ep)
+            if not exposed:
+                yield passed(subject, f"{ep.ref} admits no sensitive port from another namespace or the internet",
+                             ingress_policies=[p.ref for p in ix.policies_for(cls, "ingress")])
+                continue
+            yield fail(subject, f"{ep.ref} admits {_what(total, sensitive)} from {parts[0][0]}" if len(parts) == 1
+                       else f"{ep.ref} admits sensitive ports from other namespaces or the internet: "
+                       + "; ".join(f"{ports_text(ports)} from {text}" for text, ports in parts),
+                       sensitive_ports=describe_ports(total), exposed_to=exposed)
+
+
+def _exposure(ctx: Context, cls: PodClass, sensitive: IntervalSet,
+              inet: IntervalSet) -> tuple[dict[str, dict[str, Any]], IntervalSet, list[tuple[str, IntervalSet]]]:
+    """(evidence by kind of source, sensitive ports exposed, message parts) for one class."""
+    ix = ctx.index
+    reason = not_isolated_reason(ix, cls, "ingress")
+    exposed: dict[str, dict[str, Any]] = {}
+    total: IntervalSet = EMPTY
+    parts: list[tuple[str, IntervalSet]] = []
+    if reason is not None:
+        total = sensitive
+        exposed["everyone"] = {"ports": describe_ports(sensitive), "admitted_by": [reason]}
+        parts.append((f"every source in and out of the cluster ({reason})", sensitive))
+    else:
+        every_ns: IntervalSet = EMPTY
+        every_rules: list[str] = []
+        for p in ix.policies_for(cls, "ingress"):
+            for r in p.rules("ingress"):
+                if r.peers is None or any(selects_every_namespace(x.namespace_selector) for x in r.peers):
+                    ports = intersect(rule_port_set(r, cls.named_ports), sensitive)
+                    if ports:
+                        every_ns = union(every_ns, ports)
+                        every_rules.append(f"{p.ref} {r.field}")
+        if every_ns:
+            total = union(total, every_ns)
+            exposed["all_namespaces"] = {"ports": describe_ports(every_ns), "admitted_by": every_rules}
+            parts.append((f"every namespace, including namespaces created later ({', '.join(every_rules)})",
+                          every_ns))
+        by_ns: dict[str, dict[str, Any]] = {}
+        for src in ix.classes:
+            if src.namespace == cls.namespace:
+                continue
+            admits = class_admits(ix, cls, "ingress", src)
+            ports = intersect(union_ports(admits), sensitive)
+            if not ports:
+                continue
+            entry = by_ns.setdefault(src.namespace, {"ports": EMPTY, "sources": set(), "admitted_by": set(),
+                                                    "rules": set()})
+            entry["ports"] = union(entry["ports"], ports)
+            entry["sources"] |= {ctx.cluster.endpoints[i].ref for i in src.members}
+            entry["admitted_by"] |= {a.describe() for a in admits if intersect(a.ports, sensitive)}
+            entry["rules"] |= {a.where for a in admits if intersect(a.ports, sensitive)}
+        if by_ns:
+            ns_ports: IntervalSet = EMPTY
+            for e in by_ns.values():
+                ns_ports = union(ns_ports, e["ports"])
+            total = union(total, ns_ports)
+            exposed["namespaces"] = {ns: {"ports": describe_ports(e["ports"]), "sources": sorted(e["sources"]),
+                                          "admitted_by": sorted(e["admitted_by"])}
+                                     for ns, e in sorted(by_ns.items())}
+            ns_rules = sorted(set().union(*(e["rules"] for e in by_ns.values())))
+            parts.append((f"pods of namespace(s) {', '.join(sorted(by_ns))} ({', '.join(ns_rules)})", ns_ports))
+        outside = [a for a in address_admits(ix, cls, "ingress", inet) if intersect(a.ports, sensitive)]
+        if outside:
+            out_ports = intersect(union_ports(outside), sensitive)
+            total = union(total, out_ports)
+            exposed["internet"] = {"ports": describe_ports(out_ports),
+                                   "admitted_by": [a.describe() for a in outside]}
+            parts.append((f"the internet ({', '.join(a.where for a in outside)})", out_ports))
+    return exposed, total, parts
+
+
+def _what(ports: IntervalSet, sensitive: IntervalSet) -> str:
+    if ports == sensitive:
+        return f"every configured sensitive port ({ports_text(ports)})"
+    return f"sensitive port(s) {ports_text(ports)}"

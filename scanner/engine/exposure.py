@@ -1,0 +1,318 @@
+"""Exposure questions of the permissive rules (NP010-NP019), answered with the engine's primitives.
+
+Owns: which rules of a pod's policies admit a class or an address (with the ports, for explanations), which
+addresses count as the internet or as the cluster's own ranges, and the conservative "could this ipBlock
+match a pod whose IP the input does not know" test that segmentation evidence needs. It must not re-implement
+selector or port matching: peers are matched by `Index.peer_matches_class`, ports by `rule_port_set`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from scanner.config import Config
+from scanner.engine.analysis import cidr_set, public_addresses, rules_reaching_addresses
+from scanner.engine.index import Index, PodClass, rule_port_set
+from scanner.findings import Result, fail, passed
+from scanner.intervals import (
+    ALL_PORTS,
+    EMPTY,
+    IntervalSet,
+    intersect,
+    ports_text,
+    subtract,
+    union,
+)
+from scanner.model import DIRECTIONS, NAMESPACE_NAME_LABEL, Direction, IPBlock, Peer, Policy, Rule
+from scanner.selectors import LabelSelector
+
+if TYPE_CHECKING:
+    from scanner.context import Context
+
+_V4_END = 1 << 32  # the encoded address line: IPv4 below, IPv6 shifted above (scanner.intervals)
+
+
+# --- peers and addresses ------------------------------------------------------------------------------------
+
+
+def selects_every_namespace(sel: LabelSelector | None) -> bool:
+    """Does this namespaceSelector match every namespace, including namespaces created later? True for `{}`
+    and for selectors that only require the `kubernetes.io/metadata.name` label, which every namespace has."""
+    if sel is None:
+        return False
+    return not sel.match_labels and all(r.key == NAMESPACE_NAME_LABEL and r.operator == "Exists"
+                                        for r in sel.expressions)
+
+
+def every_pod_of_every_namespace(peer: Peer) -> bool:
+    """A peer that admits every pod of every namespace (present and future): no podSelector narrows it."""
+    return selects_every_namespace(peer.namespace_selector) and (
+        peer.pod_selector is None or peer.pod_selector.is_empty)
+
+
+def internet(config: Config) -> IntervalSet:
+    """Public address space minus the configured trusted CIDRs."""
+    return subtract(public_addresses(), cidr_set(config.trusted_cidrs))
+
+
+def below_min_prefix(block: IPBlock, config: Config) -> bool:
+    bound = config.ipv4_min_prefix if block.version == 4 else config.ipv6_min_prefix
+    return block.prefixlen < bound
+
+
+def min_prefix(block: IPBlock, config: Config) -> int:
+    return config.ipv4_min_prefix if block.version == 4 else config.ipv6_min_prefix
+
+
+def address_cidrs(s: IntervalSet, limit: int = 8) -> list[str]:
+    """An encoded address set as CIDRs (the first `limit`, then a count of the rest)."""
+    out: list[str] = []
+    for lo, hi in s:
+        if lo < _V4_END:
+            v4 = ipaddress.summarize_address_range(ipaddress.IPv4Address(lo),
+                                                   ipaddress.IPv4Address(min(hi, _V4_END - 1)))
+            out.extend(str(n) for n in v4)
+        if hi >= _V4_END:
+            v6 = ipaddress.summarize_address_range(ipaddress.IPv6Address(max(lo, _V4_END) - _V4_END),
+                                                   ipaddress.IPv6Address(hi - _V4_END))
+            out.extend(str(n) for n in v6)
+    if len(out) > limit:
+        return [*out[:limit], f"... and {len(out) - limit} more"]
+    return out
+
+
+def cluster_ranges(index: Index, config: Config) -> dict[str, IntervalSet]:
+    """The cluster's own address ranges that are known: configured pod/service/node CIDRs and the Nodes'
+    podCIDRs. Empty sets are left out."""
+    node_pod_cidrs = [c for n in index.cluster.nodes for c in n.pod_cidrs]
+    out = {"pod": cidr_set([*config.pod_cidrs, *node_pod_cidrs]),
+           "service": cidr_set(list(config.service_cidrs)),
+           "node": cidr_set(list(config.node_cidrs))}
+    return {k: v for k, v in out.items() if v}
+
+
+# --- which rule admits what ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Admit:
+    """One rule that admits some traffic, with the ports it admits and the peer that matched."""
+
+    policy: Policy
+    rule: Rule
+    ports: IntervalSet
+    peer: str
+    plugin_dependent: bool = False
+
+    @property
+    def where(self) -> str:
+        return f"{self.policy.ref} {self.rule.field}"
+
+    def describe(self) -> str:
+        pd = " [plugin-dependent: an ipBlock matching a pod IP]" if self.plugin_dependent else ""
+        return f"{self.where} ({self.peer}; {ports_text(self.ports)}){pd}"
+
+
+def not_isolated_reason(index: Index, cls: PodClass, direction: Direction) -> str | None:
+    """Why `cls` allows everything in `direction`, or None when it is isolated."""
+    if index.isolated(cls, direction):
+        return None
+    word = "ingress" if direction == "ingress" else "egress"
+    if cls.host_network:
+        return f"not isolated for {word} (hostNetwork pod: NetworkPolicy does not apply to it in a defined way)"
+    return f"not isolated for {word} (no policy affecting {word.capitalize()} selects it)"
+
+
+def _peer_text(rule: Rule, peer: Peer | None) -> str:
+    return f"any {rule.peer_field}" if peer is None else f"{rule.peer_field}[{peer.index}] {peer.describe()}"
+
+
+def class_admits(index: Index, owner: PodClass, direction: Direction, other: PodClass) -> list[Admit]:
+    """Rules of `owner`'s policies in `direction` that match the class `other` (a source on ingress, a
+    destination on egress), with the ports they admit (named ports resolve on the destination)."""
+    dest_ports = owner.named_ports if direction == "ingress" else other.named_ports
+    out = []
+    for p in index.policies_for(owner, direction):
+        for r in p.rules(direction):
+            if r.peers is None:
+                hit: Peer | None = None
+            else:
+                matching = [peer for peer in r.peers if index.peer_matches_class(p, peer, other)]
+                if not matching:
+                    continue
+                hit = next((m for m in matching if m.ip_block is None), matching[0])
+            ports = rule_port_set(r, dest_ports)
+            if ports:
+                out.append(Admit(p, r, ports, _peer_text(r, hit), hit is not None and hit.ip_block is not None))
+    return out
+
+
+def address_admits(index: Index, cls: PodClass, direction: Direction, addresses: IntervalSet) -> list[Admit]:
+    """Rules of `cls`'s policies in `direction` whose peers admit some address of `addresses`."""
+    out = []
+    for ref, ports in rules_reaching_addresses(index, cls, direction, addresses):
+        r = ref.rule
+        if r.peers is None:
+            peer = _peer_text(r, None)
+        else:
+            peer = "; ".join(_peer_text(r, x) for x in r.peers
+                             if x.ip_block is not None and intersect(x.ip_block.addresses, addresses))
+        out.append(Admit(ref.policy, r, ports, peer))
+    return out
+
+
+def union_ports(admits: list[Admit]) -> IntervalSet:
+    out: IntervalSet = EMPTY
+    for a in admits:
+        out = union(out, a.ports)
+    return out
+
+
+# --- pods whose IPs the input does not know -----------------------------------------------------------------
+
+
+class PossibleMatch:
+    """Could an ipBlock match a pod whose IP the input does not know? When the cluster's pod (or, for
+    hostNetwork pods, node) ranges are known, a block that overlaps them could; when they are not, a block
+    broader than the configured bounds could. Either way the answer is plugin-dependent."""
+
+    def __init__(self, index: Index, config: Config) -> None:
+        self.index = index
+        self.config = config
+        ranges = cluster_ranges(index, config)
+        self.pod_space = ranges.get("pod", EMPTY)
+        node_ips = [f"{a}/{32 if ':' not in a else 128}" for n in index.cluster.nodes for a in n.addresses
+                    if _is_ip(a)]
+        self.node_space = union(ranges.get("node", EMPTY), cidr_set(node_ips))
+        self._unknown = {c.id: any(not index.cluster.endpoints[i].ips for i in c.members)
+                         for c in index.classes}
+
+    def block_may_match(self, block: IPBlock, cls: PodClass) -> bool:
+        if not self._unknown[cls.id]:
+            return False
+        space = self.node_space if cls.host_network else self.pod_space
+        if space:
+            return bool(intersect(block.addresses, space))
+        return below_min_prefix(block, self.config)
+
+    def admits(self, owner: PodClass, direction: Direction, other: PodClass) -> list[Admit]:
+        """Like `class_admits`, plus the rules whose ipBlock could match `other` if its IP is unknown."""
+        exact = class_admits(self.index, owner, direction, other)
+        if not self._unknown[other.id]:
+            return exact
+        seen = {(a.policy.ref, a.rule.field) for a in exact}
+        dest_ports = owner.named_ports if direction == "ingress" else other.named_ports
+        out = list(exact)
+        for p in self.index.policies_for(owner, direction):
+            for r in p.rules(direction):
+                if (p.ref, r.field) in seen or r.peers is None:
+                    continue
+                blocks = [x for x in r.peers if x.ip_block is not None and self.block_may_match(x.ip_block, other)]
+                ports = rule_port_set(r, dest_ports)
+                if blocks and ports:
+                    out.append(Admit(p, r, ports, _peer_text(r, blocks[0]) + " (could hold its unknown IP)",
+                                     True))
+        return out
+
+    def side(self, owner: PodClass, direction: Direction, other: PodClass) -> Side:
+        """What `owner`'s side may allow towards/from `other`, counting unknown-IP ipBlock candidates."""
+        reason = not_isolated_reason(self.index, owner, direction)
+        if reason is not None:
+            return Side(ALL_PORTS, ALL_PORTS, [reason], [])
+        admits = self.admits(owner, direction, other)
+        firm = union_ports([a for a in admits if not a.plugin_dependent])
+        return Side(union_ports(admits), firm, [a.describe() for a in admits],
+                    sorted({a.policy.ref for a in admits}))
+
+
+@dataclass(frozen=True, slots=True)
+class Side:
+    """One side of a class pair: every port it may allow, the ports that rest on no plugin-dependent ipBlock
+    match, the explanation lines and the policies that admit."""
+
+    ports: IntervalSet
+    firm: IntervalSet
+    lines: list[str]
+    policies: list[str]
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+# --- helpers shared by the per-policy rules -----------------------------------------------------------------
+
+
+def governed_refs(index: Index, policy: Policy) -> list[str]:
+    """Endpoints the policy governs today (its namespace, its podSelector; hostNetwork pods left out)."""
+    out: list[str] = []
+    for cls in index.classes:
+        if cls.namespace == policy.namespace and not cls.host_network and any(
+                q is policy for q in index.selecting(cls)):
+            out.extend(index.cluster.endpoints[i].ref for i in cls.members)
+    return sorted(out)
+
+
+def effective_peers(policy: Policy) -> list[tuple[Rule, Peer]]:
+    """Every peer of the rules that take effect (a rule in a direction the policyTypes leave out is dead)."""
+    return [(r, peer) for d in DIRECTIONS for r in policy.rules(d) for peer in r.peers or ()]
+
+
+def peer_field(rule: Rule, peer: Peer) -> str:
+    return f"{rule.field}.{rule.peer_field}[{peer.index}]"
+
+
+def rule_ports_text(rule: Rule) -> str:
+    if rule.ports is None:
+        return "every port and protocol"
+    return ", ".join(s.describe() for s in rule.ports)
+
+
+def dead_rules_note(policy: Policy, direction: Direction) -> str | None:
+    if policy.affects(direction) or not policy.written_rules(direction):
+        return None
+    word = "Ingress" if direction == "ingress" else "Egress"
+    return f"its {direction} rules are dead (policyTypes leave {word} out; see NP023)"
+
+
+def check_allow_all(ctx: Context, direction: Direction) -> Iterator[Result]:
+    """NP010/NP011: one FAIL per rule without peers in a direction the policy affects (medium when the rule
+    lists ports, high when not); one PASS per policy without such a rule."""
+    peer_key = "from" if direction == "ingress" else "to"
+    for p in ctx.cluster.policies:
+        subject = ctx.policy_subject(p)
+        bad = [r for r in p.rules(direction) if r.peers is None]
+        if not bad:
+            note = dead_rules_note(p, direction)
+            if not p.rules(direction):
+                msg = f"{p.ref} has no {direction} rule in effect"
+            else:
+                msg = f"every {direction} rule of {p.ref} names its {peer_key} peers"
+            yield passed(subject, msg + (f"; {note}" if note else ""),
+                         rules=[r.field for r in p.rules(direction)])
+            continue
+        pods = governed_refs(ctx.index, p)
+        for r in bad:
+            what = f"the {len(pods)} pod(s) it selects" if pods else "the pods it selects (none today)"
+            how = "on every port and protocol" if r.ports is None else f"on {rule_ports_text(r)}"
+            if direction == "ingress":
+                message = (f"{p.ref} {r.field} has no `from`: every source, in or out of the cluster, may "
+                           f"connect to {what} {how}")
+            else:
+                message = (f"{p.ref} {r.field} has no `to`: {what} may connect to every destination, in or out "
+                           f"of the cluster, {how}")
+            yield fail(subject, message, severity="high" if r.ports is None else "medium",
+                       rule=r.field, ports=rule_ports_text(r), pod_selector=p.pod_selector.describe(),
+                       pods=pods)
+
+
+def ports_phrase(s: IntervalSet) -> str:
+    """`TCP 80,443`, or `every port` for the full set (messages)."""
+    return "every port" if s == ALL_PORTS else ports_text(s)
