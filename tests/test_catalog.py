@@ -169,3 +169,16 @@ def test_pci_dss_keeps_not_assessed_requirements(frameworks):
 
 def test_hipaa_audit_controls_are_not_assessed(frameworks):
     assert _req(frameworks["hipaa-security-rule"], "164.312(b)").rules == ()
+
+
+def test_readme_rule_table_equals_the_catalog():
+    from pathlib import Path
+
+    from scanner.catalog import load_catalog
+    from scanner.render.catalog import render_rules
+    from scanner.resources import bundled
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    table = readme.split("<!-- rules:begin -->\n", 1)[1].split("<!-- rules:end -->", 1)[0]
+    assert table == render_rules(load_catalog([bundled("rules")]), "md"), \
+        "README rule table is stale: regenerate it with `netpol-audit rules -o md`"
