@@ -230,7 +230,7 @@ def build_result(ctx: Context, catalog: Catalog, frameworks: dict[str, Framework
         "inventory": inventory(ctx),
         "matrix": {"level": "namespace", "entries": [
             {"from": a, "to": b, "ports": describe_ports(ports)}
-            for (a, b), ports in namespace_matrix(ctx.index).items()]},
+            for (a, b), ports in namespace_matrix(ctx.index, ctx.pairs).items()]},
         "rules": [catalog.meta(r).to_json() for r in catalog.rules],
     }
 

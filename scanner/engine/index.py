@@ -74,6 +74,7 @@ class Index:
             self.class_of.append(cid)
         self._by_ref = {ep.ref: i for i, ep in enumerate(cluster.endpoints)}
         self._selected: dict[int, tuple[Policy, ...]] = {}
+        self._by_direction: dict[tuple[int, str], tuple[Policy, ...]] = {}
 
     def _block_signature(self, ep: Endpoint) -> frozenset[int]:
         if not ep.ips or not self.blocks:
@@ -101,7 +102,12 @@ class Index:
 
     def policies_for(self, cls: PodClass, direction: Direction) -> tuple[Policy, ...]:
         """Selecting policies whose effective policyTypes include `direction`."""
-        return tuple(p for p in self.selecting(cls) if p.affects(direction))
+        key = (cls.id, direction)
+        got = self._by_direction.get(key)
+        if got is None:
+            got = tuple(p for p in self.selecting(cls) if p.affects(direction))
+            self._by_direction[key] = got
+        return got
 
     def isolated(self, cls: PodClass, direction: Direction) -> bool:
         """Isolated: some valid policy affecting `direction` selects it, and it is not hostNetwork (a

@@ -373,9 +373,9 @@ def pod_matrix(index: Index) -> Iterator[tuple[int, int, IntervalSet]]:
                 yield i, j, ports
 
 
-def namespace_matrix(index: Index) -> dict[tuple[str, str], IntervalSet]:
+def namespace_matrix(index: Index, cache: PairCache | None = None) -> dict[tuple[str, str], IntervalSet]:
     """Union of allowed ports over the endpoint pairs of each namespace pair (self pairs excluded)."""
-    cache = PairCache(index)
+    cache = cache or PairCache(index)
     out: dict[tuple[str, str], IntervalSet] = {}
     for s in index.classes:
         for d in index.classes:
