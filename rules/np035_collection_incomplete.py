@@ -12,7 +12,7 @@ from scanner.context import Context
 from scanner.findings import CLUSTER, Result, fail, not_applicable, passed
 
 
-def _describe(problem: dict[str, str]) -> str:
+def _describe(problem: dict[str, str | None]) -> str:
     what = problem.get("kind") or "?"
     if problem.get("namespace"):
         what += f" in {problem['namespace']}"

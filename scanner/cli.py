@@ -51,6 +51,19 @@ def _sub_parser(common: argparse.ArgumentParser) -> Any:
     return SubParser
 
 
+def _cluster_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("live cluster (instead of INPUT)")
+    g.add_argument("--kubeconfig", metavar="FILE",
+                   help="collect from this kubeconfig's cluster (default: $KUBECONFIG, then ~/.kube/config)")
+    g.add_argument("--context", metavar="NAME", help="kubeconfig context (default: the current context)")
+    g.add_argument("--in-cluster", action="store_true",
+                   help="collect with the pod's service account (the default inside a pod when no INPUT is given)")
+    g.add_argument("--cluster", action="store_true", help="collect from the current kubeconfig context")
+    g.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
+                   help="overall collection deadline; kinds not listed by then make the audit incomplete "
+                        "(default: %(default)s)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="netpol-audit",
@@ -83,8 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", choices=["table", "json", "csv"], default="table")
 
     p = sub.add_parser("scan", help="evaluate every rule and framework, and write the results")
-    p.add_argument("inputs", nargs="+", metavar="INPUT",
-                   help="manifest files, directories (recursive), '-' for stdin, or snapshots")
+    p.add_argument("inputs", nargs="*", metavar="INPUT",
+                   help="manifest files, directories (recursive), '-' for stdin, or snapshots; or a live cluster")
+    _cluster_options(p)
     p.add_argument("-o", "--output-dir", metavar="DIR", help="write one file per --format into DIR")
     p.add_argument("--format", default=None, metavar="LIST",
                    help="comma-separated: json,sarif,junit,text,md,csv (default: text on stdout; with -o: all)")
@@ -119,7 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="*", metavar="INPUT")
     p.add_argument("-o", "--output", metavar="FILE", help="snapshot file to write (.json or .json.gz; - stdout)")
     p.add_argument("--verify", metavar="SNAPSHOT", help="check a snapshot's sha256 and exit (0 ok, 1 mismatch)")
-    p.add_argument("-n", "--namespace", default="default", metavar="NS")
+    p.add_argument("-n", "--namespace", action="append", default=[], metavar="NS",
+                   help="live: collect only these namespaces (repeatable); files: where objects without a "
+                        "namespace go (the first; default: default)")
+    _cluster_options(p)
     p.add_argument("--max-file-size", type=_size, default=1 << 30, metavar="SIZE")
     p.add_argument("--max-documents", type=int, default=500_000, metavar="N")
     return parser
@@ -159,11 +176,18 @@ def _report_input_state(loaded: Any) -> int:
         print(f"netpol-audit: warning: the input holds {len(others)} policy object(s) of kinds these verdicts do "
               f"not model ({listed}{more}): verdicts for the pods they select may be wrong", file=sys.stderr)
     if not loaded.raw.collection.complete:
-        reasons = "; ".join(f"{x.get('kind', '?')}: {x.get('reason', '?')}" for x in loaded.raw.collection.problems)
-        print(f"netpol-audit: warning: the collection is incomplete ({reasons or 'see the snapshot'}): "
-              "verdicts may be wrong", file=sys.stderr)
+        _report_collection(loaded.raw)
         rc = rc or EXIT_INCOMPLETE
     return rc
+
+
+def _report_collection(raw: Any) -> None:
+    def where(x: dict[str, Any]) -> str:
+        return f"{x.get('kind', '?')}{' in ' + x['namespace'] if x.get('namespace') else ''}"
+
+    reasons = "; ".join(f"{where(x)}: {x.get('reason', '?')}" for x in raw.collection.problems)
+    print(f"netpol-audit: warning: the collection is incomplete ({reasons or 'see the snapshot'}): "
+          "verdicts may be wrong", file=sys.stderr)
 
 
 def _json(data: Any) -> str:
@@ -262,7 +286,7 @@ def cmd_matrix(args: argparse.Namespace) -> int:
 
 def cmd_snapshot(args: argparse.Namespace) -> int:
     from scanner.collect import snapshot as snapshot_io
-    from scanner.collect.files import Limits, load_files, read_bytes
+    from scanner.collect.files import Limits, read_bytes
     from scanner.parse import parse
 
     if args.verify:
@@ -277,19 +301,48 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
         print(f"netpol-audit: FAILED {args.verify}: recorded sha256 {recorded or '(none)'} but the content "
               f"hashes to {computed}: the snapshot was changed after it was written", file=sys.stderr)
         return EXIT_FINDINGS
-    if not args.inputs:
-        raise InputError("give the inputs to snapshot (or --verify FILE)", field="INPUT")
     if not args.output:
         raise InputError("-o FILE is required (.json, .json.gz, or - for stdout)", field="-o")
-    raw = load_files(args.inputs, args.namespace, Limits(args.max_file_size, args.max_documents), _progress(args))
+    raw = _collect_raw(args, list(args.namespace), _progress(args))
     cluster = parse(raw)  # refuse to keep evidence that cannot be analysed
+    if not raw.collection.complete:
+        _report_collection(raw)
     content = snapshot_io.build(raw)
     snapshot_io.write(content, args.output)
     if args.output != "-":
         print(f"wrote {args.output}: {len(raw.objects)} objects ({len(cluster.endpoints)} pods and templates, "
               f"{len(cluster.policies) + len(cluster.invalid_policies)} NetworkPolicies), sha256 "
               f"{content['sha256']}", file=sys.stderr)
-    return EXIT_OK
+    return EXIT_OK if raw.collection.complete else EXIT_INCOMPLETE
+
+
+def _live_mode(args: argparse.Namespace) -> bool:
+    """Collect from a cluster? Explicit flags, or no INPUT while running inside a pod."""
+    import os
+
+    explicit = bool(args.kubeconfig or args.context or args.in_cluster or args.cluster)
+    if explicit and args.inputs:
+        raise InputError("give INPUT files or a live cluster (--kubeconfig/--context/--cluster/--in-cluster), "
+                         "not both", field="INPUT")
+    if not explicit and not args.inputs:
+        if os.environ.get("KUBERNETES_SERVICE_HOST") and os.path.exists(
+                "/var/run/secrets/kubernetes.io/serviceaccount/token"):
+            args.in_cluster = True
+            return True
+        raise InputError("give INPUT (manifests or a snapshot), or a cluster: --kubeconfig FILE, --cluster, "
+                         "--in-cluster", field="INPUT")
+    return explicit
+
+
+def _collect_raw(args: argparse.Namespace, namespaces: list[str], progress: Any) -> Any:
+    from scanner.collect.files import Limits, load_files
+
+    if _live_mode(args):
+        from scanner.collect.live import collect
+
+        return collect(args.kubeconfig, args.context, args.in_cluster, namespaces, args.timeout, progress)
+    default_ns = namespaces[0] if namespaces else "default"
+    return load_files(args.inputs, default_ns, Limits(args.max_file_size, args.max_documents), progress)
 
 
 def _catalog(rules_dirs: list[str]) -> Any:
@@ -327,11 +380,11 @@ def _run_time(args: argparse.Namespace) -> Any:
 def cmd_scan(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from scanner.api import load
-    from scanner.collect.files import Limits
     from scanner.config import load_config
     from scanner.context import Context
+    from scanner.engine import Index
     from scanner.mapping import load_frameworks
+    from scanner.parse import parse
     from scanner.plugin import detect_plugin
     from scanner.render import FORMATS, renderer, write_format
     from scanner.scan import ScanOptions, build_result
@@ -354,14 +407,16 @@ def cmd_scan(args: argparse.Namespace) -> int:
         if not matches:
             raise InputError(f"unknown framework {name!r} (one of {', '.join(frameworks)})", field="--framework")
         wanted += matches
-    default_ns = args.namespace[0] if args.namespace else "default"
     progress = _progress(args)
-    loaded = load(args.inputs, default_ns, Limits(args.max_file_size, args.max_documents), progress)
-    for w in loaded.raw.warnings:
+    raw = _collect_raw(args, list(args.namespace), progress)
+    for w in raw.warnings:
         log.warning("%s", w)
-    raw = loaded.raw
-    ctx = Context(loaded.cluster, loaded.index, config, raw.source_type, raw.collection.complete,
-                  tuple(raw.collection.problems), detect_plugin(loaded.cluster))
+    cluster = parse(raw)
+    index = Index(cluster)
+    if not raw.collection.complete:
+        _report_collection(raw)
+    ctx = Context(cluster, index, config, raw.source_type, raw.collection.complete,
+                  tuple(raw.collection.problems), detect_plugin(cluster))
     opts = ScanOptions(frameworks=wanted, namespaces=list(args.namespace),
                        exclude_namespaces=list(args.exclude_namespace),
                        fail_on=args.fail_on if args.fail_on != "none" else "none", started_at=_run_time(args),

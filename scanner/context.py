@@ -32,7 +32,7 @@ class Context:
     config: Config
     source_type: str = "manifests"
     complete: bool = True
-    collection_problems: tuple[dict[str, str], ...] = ()
+    collection_problems: tuple[dict[str, str | None], ...] = ()
     plugin: PluginInfo = field(default_factory=lambda: PluginInfo(None, None))
 
     @cached_property

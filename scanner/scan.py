@@ -21,6 +21,7 @@ from scanner.catalog import Catalog
 from scanner.collect.snapshot import rfc3339
 from scanner.config import Waiver
 from scanner.context import Context
+from scanner.engine.reach import namespace_matrix
 from scanner.errors import CatalogError
 from scanner.findings import (
     CLUSTER,
@@ -34,7 +35,6 @@ from scanner.findings import (
     WAIVED,
     Result,
 )
-from scanner.engine.reach import namespace_matrix
 from scanner.intervals import describe_ports
 from scanner.mapping import Framework, evaluate
 from scanner.model import Rule

@@ -26,7 +26,7 @@ class CollectionStatus:
     """What could and could not be collected. `complete` False means no verdict may pass."""
 
     complete: bool = True
-    problems: list[dict[str, str]] = field(default_factory=list)
+    problems: list[dict[str, str | None]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {"complete": self.complete, "problems": list(self.problems)}
