@@ -581,7 +581,7 @@ def _scan(*argv):
 
 
 def test_scan_kubeconfig_equals_scan_of_the_same_manifests(serve):
-    api, kc = serve(_example_objects())
+    _, kc = serve(_example_objects())
     rc, live, err = _scan("--kubeconfig", kc)
     assert rc == 0, err
     rc, files, _ = _scan(str(ROOT / "examples" / "shop-cluster"))
@@ -599,7 +599,7 @@ def test_scan_kubeconfig_equals_scan_of_the_same_manifests(serve):
 
 
 def test_forbidden_pods_never_yield_a_passing_requirement(serve):
-    api, kc = serve(_example_objects(), Faults(forbidden={"pods"}))
+    _, kc = serve(_example_objects(), Faults(forbidden={"pods"}))
     rc, result, err = _scan("--kubeconfig", kc)
     assert rc == 3, err
     assert "the collection is incomplete (Pod: HTTP 403 Forbidden" in err
@@ -610,9 +610,9 @@ def test_forbidden_pods_never_yield_a_passing_requirement(serve):
 
 
 def test_dropped_connection_mid_list_never_yields_a_passing_requirement(serve):
-    api, kc = serve(_example_objects(), Faults(drop={"networkpolicies.networking.k8s.io": 99},
+    _, kc = serve(_example_objects(), Faults(drop={"networkpolicies.networking.k8s.io": 99},
                                                drop_first_page=True))
-    rc, result, err = _scan("--kubeconfig", kc)
+    rc, result, _ = _scan("--kubeconfig", kc)
     assert rc == 3
     assert "PASS" not in {r["status"] for fw in result["frameworks"] for r in fw["requirements"]}
 
@@ -620,13 +620,13 @@ def test_dropped_connection_mid_list_never_yields_a_passing_requirement(serve):
 def test_snapshot_from_a_cluster_is_evidence_for_offline_scans(serve, tmp_path):
     from conftest import run_cli
 
-    api, kc = serve(_example_objects())
+    _, kc = serve(_example_objects())
     snap = tmp_path / "snap.json.gz"
     rc, _, err = run_cli("snapshot", "--kubeconfig", kc, "-o", str(snap), "--timeout", "30")
     assert rc == 0, err
     assert run_cli("snapshot", "--verify", str(snap))[0] == 0
-    rc, offline, _ = _scan(str(snap))
-    rc2, live, _ = _scan("--kubeconfig", kc)
+    _, offline, _ = _scan(str(snap))
+    _, live, _ = _scan("--kubeconfig", kc)
     strip = lambda r: [(f["rule"], f["subject"], f["status"]) for f in r["findings"]]  # noqa: E731
     assert strip(offline) == strip(live)
 
