@@ -113,6 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exclude-namespace", action="append", default=[], metavar="NS",
                    help="leave these namespaces (glob) out of the report (repeatable)")
     p.add_argument("--rules-dir", action="append", default=[], metavar="DIR", help="load extra rules from DIR")
+    p.add_argument("--archive-dir", metavar="DIR",
+                   help="scheduled runs: write the snapshot and every report into DIR/<UTC time>/, keep --keep runs, "
+                        "and point DIR/latest at the newest")
+    p.add_argument("--keep", type=int, default=30, metavar="N", help="runs kept in --archive-dir (default: %(default)s)")
     p.add_argument("--fix-dir", metavar="DIR", help="write default-deny policies (with a DNS allow) for namespaces "
                    "failing NP002/NP003, after checking what they would change")
     p.add_argument("--timestamp", metavar="RFC3339", help="fix the run time (reproducible output); "
@@ -389,12 +393,15 @@ def cmd_scan(args: argparse.Namespace) -> int:
     from scanner.render import FORMATS, renderer, write_format
     from scanner.scan import ScanOptions, build_result
 
-    formats = [f.strip() for f in (args.format or ("json,sarif,junit,text,md,csv,html,pdf" if args.output_dir
-                                                    else "text")).split(",") if f.strip()]
+    formats = [f.strip() for f in (args.format or ("json,sarif,junit,text,md,csv,html,pdf"
+                                                    if args.output_dir or args.archive_dir else "text")).split(",")
+               if f.strip()]
     for f in formats:
         if f not in FORMATS:
             raise InputError(f"unknown format {f!r} (one of {', '.join(FORMATS)})", field="--format")
-    if not args.output_dir and (len(formats) > 1 or formats == ["pdf"]):
+    if args.archive_dir and args.output_dir:
+        raise InputError("give -o DIR or --archive-dir DIR, not both", field="--archive-dir")
+    if not (args.output_dir or args.archive_dir) and (len(formats) > 1 or formats == ["pdf"]):
         raise InputError("several formats, or pdf, need -o DIR", field="--format")
     config = load_config(args.config)
     catalog = _catalog(args.rules_dir)
@@ -428,6 +435,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
         result["remediation"] = remediate(ctx, raw, result, args.fix_dir,
                                           lambda c: build_result(c, catalog, frameworks, opts))
+    if args.archive_dir:
+        args.output_dir = _archive_run(args, raw, result)
     if args.output_dir:
         out = Path(args.output_dir)
         try:
@@ -448,6 +457,50 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if summary["result"] == "incomplete":
         return EXIT_INCOMPLETE
     return EXIT_FINDINGS if summary["gating_findings"] else EXIT_OK
+
+
+_RUN_DIR_FORMAT = "%Y%m%dT%H%M%SZ"
+
+
+def _archive_run(args: argparse.Namespace, raw: Any, result: dict[str, Any]) -> str:
+    """Create DIR/<UTC time>/ with the snapshot, prune the oldest runs beyond --keep, update DIR/latest."""
+    import datetime as dt
+    import os
+    import shutil
+    from pathlib import Path
+
+    from scanner.collect import snapshot as snapshot_io
+
+    if args.keep < 1:
+        raise InputError("must be at least 1", field="--keep")
+    base = Path(args.archive_dir)
+    started = dt.datetime.strptime(result["run"]["started_at"], "%Y-%m-%dT%H:%M:%SZ")
+    run = base / started.strftime(_RUN_DIR_FORMAT)
+    try:
+        run.mkdir(parents=True, exist_ok=True)
+        snapshot_io.write(snapshot_io.build(raw), str(run / "snapshot.json.gz"))
+        runs = sorted(d for d in base.iterdir() if d.is_dir() and not d.is_symlink() and _is_run_dir(d.name))
+        for old in runs[: max(0, len(runs) - args.keep)]:
+            shutil.rmtree(old)
+        latest = base / "latest"
+        tmp = base / ".latest.tmp"
+        if tmp.is_symlink() or tmp.exists():
+            tmp.unlink()
+        tmp.symlink_to(run.name)
+        os.replace(tmp, latest)
+    except OSError as e:
+        raise InputError(f"cannot write the archive: {e.strerror or e}", file=str(base)) from None
+    return str(run)
+
+
+def _is_run_dir(name: str) -> bool:
+    import datetime as dt
+
+    try:
+        dt.datetime.strptime(name, _RUN_DIR_FORMAT)
+    except ValueError:
+        return False
+    return True
 
 
 def cmd_report(args: argparse.Namespace) -> int:

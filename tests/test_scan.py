@@ -174,3 +174,15 @@ def test_rules_command_lists_catalog():
     assert rules[0]["id"] == "NP001" and rules[0]["slug"] == "namespace-without-policy"
     rc, out, _ = run_cli("rules", "-o", "md")
     assert out.splitlines()[0] == "| ID | slug | title | severity |"
+
+
+def test_archive_dir_keeps_n_runs_and_points_latest(tmp_path):
+    arch = tmp_path / "reports"
+    for day in ("01", "02", "03"):
+        rc, _, err = run_cli("scan", EXAMPLE, "--archive-dir", arch, "--keep", "2", "--format", "json",
+                             "--timestamp", f"2026-01-{day}T00:00:00Z", "-q", "--fail-on", "none")
+        assert rc == 0, err
+    assert sorted(p.name for p in arch.iterdir()) == ["20260102T000000Z", "20260103T000000Z", "latest"]
+    assert (arch / "latest").resolve() == (arch / "20260103T000000Z").resolve()
+    assert sorted(p.name for p in (arch / "latest").iterdir()) == ["netpol-audit.json", "snapshot.json.gz"]
+    assert run_cli("snapshot", "--verify", arch / "latest" / "snapshot.json.gz")[0] == 0
