@@ -94,26 +94,35 @@ def peers(draw: st.DrawFn) -> dict[str, Any]:
 @st.composite
 def port_entries(draw: st.DrawFn) -> dict[str, Any]:
     entry: dict[str, Any] = {}
-    protocol = draw(st.sampled_from([None, "TCP", "UDP", "SCTP"]))
+    kind = draw(st.sampled_from(["named", "number", "all", "range", "named", "number", "named"]))
+    if kind == "named":
+        name = draw(st.sampled_from(["http", "dns"]))
+        entry["port"] = name
+        # mostly the protocol the name usually goes with, sometimes any protocol
+        likely = [None, "TCP"] if name == "http" else ["UDP", "TCP"]
+        protocol = draw(st.sampled_from([*likely, *likely, "UDP", "SCTP", None]))
+    else:
+        protocol = draw(st.sampled_from([None, "TCP", "UDP", "SCTP"]))
+        if kind == "number":
+            entry["port"] = draw(st.sampled_from([53, 80, 443, 8080]))
+        elif kind == "range":
+            entry["port"], entry["endPort"] = draw(st.sampled_from(RANGES))
     if protocol is not None:
         entry["protocol"] = protocol
-    kind = draw(st.sampled_from(["all", "number", "range", "named"]))
-    if kind == "number":
-        entry["port"] = draw(st.sampled_from([53, 80, 443, 8080]))
-    elif kind == "range":
-        entry["port"], entry["endPort"] = draw(st.sampled_from(RANGES))
-    elif kind == "named":
-        entry["port"] = draw(st.sampled_from(["http", "dns"]))
     return entry
 
 
 @st.composite
 def rules(draw: st.DrawFn, peers_key: str) -> dict[str, Any]:
     rule: dict[str, Any] = {}
-    if draw(st.integers(0, 3)) > 0:
-        rule[peers_key] = draw(st.lists(peers(), max_size=3))
-    if draw(st.booleans()):
-        rule["ports"] = draw(st.lists(port_entries(), max_size=3))
+    if draw(st.integers(0, 4)) > 0:
+        rule[peers_key] = (
+            [] if draw(st.integers(0, 9)) == 9 else draw(st.lists(peers(), min_size=1, max_size=3))
+        )
+    if draw(st.integers(0, 4)) > 0:
+        rule["ports"] = (
+            [] if draw(st.integers(0, 9)) == 9 else draw(st.lists(port_entries(), min_size=1, max_size=3))
+        )
     return rule
 
 
@@ -122,7 +131,9 @@ _ABSENT = object()
 
 @st.composite
 def rule_lists(draw: st.DrawFn, peers_key: str) -> Any:
-    choice = draw(st.sampled_from(["absent", "empty", "allow-all", "rules", "rules"]))
+    choice = draw(
+        st.sampled_from(["absent", "rules", "empty", "rules", "rules", "absent", "rules", "allow-all"])
+    )
     if choice == "absent":
         return _ABSENT
     if choice == "empty":
@@ -135,8 +146,12 @@ def rule_lists(draw: st.DrawFn, peers_key: str) -> Any:
 @st.composite
 def network_policies(draw: st.DrawFn, namespace: str, name: str) -> dict[str, Any]:
     spec: dict[str, Any] = {}
-    if draw(st.integers(0, 9)) < 9:  # podSelector absent (means {}) now and then
+    which = draw(st.integers(0, 9))
+    if which < 3:
+        spec["podSelector"] = {}
+    elif which < 9:
         spec["podSelector"] = draw(selectors(POD_LABEL_VALUES))
+    # else: podSelector absent, which means {}
     policy_types = draw(st.sampled_from(POLICY_TYPES))
     if policy_types is not None:
         spec["policyTypes"] = list(policy_types)
@@ -152,19 +167,32 @@ def network_policies(draw: st.DrawFn, namespace: str, name: str) -> dict[str, An
     }
 
 
+# Usual (number, name, protocol) container ports, plus odd ones so that names map to various numbers.
+USUAL_PORTS: list[tuple[int, str | None, str | None]] = [
+    (80, "http", None),
+    (8080, "http", "TCP"),
+    (53, "dns", "UDP"),
+    (53, "dns", None),
+    (8080, None, None),
+]
+
+
 @st.composite
 def containers(
     draw: st.DrawFn, index: int, used_names: set[str], used_ports: set[tuple[int, str]]
 ) -> dict[str, Any]:
     ports = []
     for _ in range(draw(st.integers(0, 2))):
-        number = draw(st.sampled_from([80, 8080, 53]))
-        protocol = draw(st.sampled_from([None, "TCP", "UDP"]))
+        if draw(st.integers(0, 3)) > 0:
+            number, name, protocol = draw(st.sampled_from(USUAL_PORTS))
+        else:
+            number = draw(st.sampled_from([80, 8080, 53]))
+            protocol = draw(st.sampled_from([None, "TCP", "UDP"]))
+            name = draw(st.sampled_from([None, "http", "dns"]))
         if (number, protocol or "TCP") in used_ports:
             continue
         used_ports.add((number, protocol or "TCP"))
         port: dict[str, Any] = {"containerPort": number}
-        name = draw(st.sampled_from([None, "http", "dns"]))
         if name is not None and name not in used_names:  # port names are unique within a pod
             used_names.add(name)
             port["name"] = name
@@ -200,7 +228,7 @@ def pods(draw: st.DrawFn, namespace: str, name: str, used_octets: set[int]) -> d
         if host_network:
             ips = [draw(st.sampled_from(NODE_IPS))]
         else:
-            family = draw(st.sampled_from(["v4", "v4", "v4", "dual", "v6"]))
+            family = draw(st.sampled_from(["v4", "v4", "dual", "dual", "v6"]))
             free = [o for o in POD_OCTETS if o not in used_octets]
             if free:
                 octet = draw(st.sampled_from(free))
@@ -209,6 +237,8 @@ def pods(draw: st.DrawFn, namespace: str, name: str, used_octets: set[int]) -> d
                     ips.append(f"10.0.0.{octet}")
                 if family in ("v6", "dual"):
                     ips.append(f"fd00::{octet:x}")
+                if family == "dual" and draw(st.booleans()):
+                    ips.reverse()  # IPv6-primary dual stack
     if ips:
         status["podIP"] = ips[0]
         if draw(st.integers(0, 4)) > 0:
