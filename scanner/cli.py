@@ -435,6 +435,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
         result["remediation"] = remediate(ctx, raw, result, args.fix_dir,
                                           lambda c: build_result(c, catalog, frameworks, opts))
+    # Every output renders from the canonical JSON form, exactly as `report --from` does.
+    result = orjson.loads(orjson.dumps(result, option=orjson.OPT_SORT_KEYS))
     if args.archive_dir:
         args.output_dir = _archive_run(args, raw, result)
     if args.output_dir:

@@ -508,3 +508,20 @@ def test_template_environment_escapes_everything_and_is_sandboxed():
         env.from_string("{{ x.append(1) }}").render(x=[])  # templates cannot change what they are given
     with pytest.raises(TemplateNotFound):
         env.get_template("../pyproject.toml")
+
+
+def test_report_from_json_equals_scan_format(tmp_path):
+    """`report --from result.json` re-renders without the cluster and gives the same HTML as `scan --format`."""
+    from conftest import EXAMPLE, run_cli
+
+    out = tmp_path / "scan"
+    rc, _, err = run_cli("scan", EXAMPLE, "-o", out, "--format", "json,html,md", "--timestamp",
+                         "2026-01-01T00:00:00Z", "--fail-on", "none", "-q")
+    assert rc == 0, err
+    for fmt, ext in (("html", "html"), ("md", "md")):
+        again = tmp_path / f"again.{ext}"
+        rc, _, err = run_cli("report", "--from", out / "netpol-audit.json", "--format", fmt, "-o", again)
+        assert rc == 0, err
+        assert again.read_text() == (out / f"netpol-audit.{ext}").read_text()
+    rc, _, err = run_cli("report", "--from", out / "netpol-audit.md", "--format", "html", "-o", tmp_path / "x")
+    assert rc == 2 and "invalid JSON" in err
