@@ -53,7 +53,7 @@ demo: setup
 	$(VENV)/bin/netpol-audit isolation $(OUT)/snapshot.json -o json > $(OUT)/isolation.json
 	$(VENV)/bin/netpol-audit matrix $(OUT)/snapshot.json --level namespace -o csv > $(OUT)/matrix.csv
 	$(VENV)/bin/netpol-audit scan $(OUT)/snapshot.json --config examples/netpol-audit.yaml -o $(OUT) \
-	  --format json,sarif,junit,md,csv,html,pdf --fail-on none
+	  --format json,sarif,junit,md,csv,html,pdf || [ $$? -eq 1 ]  # 1: findings at or above --fail-on
 	@echo "reports in $(OUT)/: netpol-audit.{json,sarif,junit.xml,md,csv,html,pdf}, snapshot.json, isolation.json, matrix.csv"
 
 bench: setup
