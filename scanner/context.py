@@ -92,6 +92,12 @@ class Context:
         for ns in c.namespaces.values():
             if ns.source:
                 out[self.namespace_subject(ns.name).ref] = ns.source
+        # A namespace the input never defines points at the first object placed in it.
+        placed: list[tuple[str, Source | None]] = [(e.namespace, e.source) for e in c.endpoints]
+        placed += [(p.namespace, p.source) for p in c.policies]
+        for ns_name, src in placed:
+            if src:
+                out.setdefault(self.namespace_subject(ns_name).ref, src)
         for svc in c.services:
             if svc.source:
                 out[Subject("Service", svc.namespace, svc.name).ref] = svc.source
