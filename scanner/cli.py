@@ -117,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="scheduled runs: write the snapshot and every report into DIR/<UTC time>/, keep --keep runs, "
                         "and point DIR/latest at the newest")
     p.add_argument("--keep", type=int, default=30, metavar="N", help="runs kept in --archive-dir (default: %(default)s)")
+    p.add_argument("--publish-policyreports", action="store_true",
+                   help="live clusters: also server-side apply the results as wgpolicyk8s.io PolicyReports (needs "
+                        "create/patch on policyreports; the only write netpol-audit ever makes)")
     p.add_argument("--fix-dir", metavar="DIR", help="write default-deny policies (with a DNS allow) for namespaces "
                    "failing NP002/NP003, after checking what they would change")
     p.add_argument("--timestamp", metavar="RFC3339", help="fix the run time (reproducible output); "
@@ -393,7 +396,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     from scanner.render import FORMATS, renderer, write_format
     from scanner.scan import ScanOptions, build_result
 
-    formats = [f.strip() for f in (args.format or ("json,sarif,junit,text,md,csv,html,pdf"
+    formats = [f.strip() for f in (args.format or ("json,sarif,junit,text,md,csv,html,pdf,policyreport"
                                                     if args.output_dir or args.archive_dir else "text")).split(",")
                if f.strip()]
     for f in formats:
@@ -455,6 +458,17 @@ def cmd_scan(args: argparse.Namespace) -> int:
     else:
         text = renderer(formats[0])(result)
         print(text, end="" if text.endswith("\n") else "\n")
+    if args.publish_policyreports:
+        if not raw.source_type == "cluster":
+            raise InputError("PolicyReports are published to the cluster that was scanned: use with a live "
+                             "cluster", field="--publish-policyreports")
+        from scanner.publish import publish
+
+        problems = publish(result, args.kubeconfig, args.context, args.in_cluster, list(args.namespace))
+        for pr in problems:
+            print(f"netpol-audit: error: publishing PolicyReports: {pr}", file=sys.stderr)
+        if problems:
+            return EXIT_INPUT
     summary = result["summary"]
     if summary["result"] == "incomplete":
         return EXIT_INCOMPLETE

@@ -137,7 +137,8 @@ class KubeAPI:
 
     def __init__(self, objects: Iterable[dict[str, Any]] = (), *, tls: bool = True, pki: Pki | None = None,
                  token: str | None = "test-token", faults: Faults | None = None,
-                 groups: Iterable[str] = (), lifetime: float = 120.0, server_fields: bool = True) -> None:
+                 groups: Iterable[str] = (), lifetime: float = 120.0, server_fields: bool = True,
+                 policy_reports: bool = False) -> None:
         if tls and pki is None:
             raise ValueError("TLS needs a Pki (make_pki)")
         self.tls = tls
@@ -151,6 +152,8 @@ class KubeAPI:
         self.store: dict[ResType, list[dict[str, Any]]] = {t: [] for t in TYPES}
         self.served_groups = {t.group for t in TYPES if t.builtin} | set(groups)
         self.pages: dict[tuple[str, int, int], bytes] = {}  # pre-serialised pages (benchmarks)
+        self.policy_reports = policy_reports  # the PolicyReport CRDs are installed: server-side apply works
+        self.applied: list[tuple[str, dict[str, list[str]], dict[str, Any]]] = []
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -275,6 +278,9 @@ class KubeAPI:
             def do_GET(self) -> None:
                 api.handle(self)
 
+            def do_PATCH(self) -> None:
+                api.handle_apply(self)
+
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
@@ -378,6 +384,24 @@ class KubeAPI:
         if t is None or (namespace is not None and not t.namespaced):
             return self._not_found(h)
         return self._list(h, t, namespace, query)
+
+    def handle_apply(self, h: BaseHTTPRequestHandler) -> None:
+        """Server-side apply of PolicyReports: recorded in `self.applied`; 404 unless `policy_reports`."""
+        length = int(h.headers.get("Content-Length") or 0)
+        body = h.rfile.read(length) if length else b""
+        parts = urlsplit(h.path)
+        with self._lock:
+            self.requests.append((parts.path, parts.query))
+        if not self._authenticated(h):
+            return self._send(h, 401, status(401, "Unauthorized", "Unauthorized"))
+        if not parts.path.startswith("/apis/wgpolicyk8s.io/v1alpha2/") or not self.policy_reports:
+            return self._not_found(h)
+        if h.headers.get("Content-Type") != "application/apply-patch+yaml":
+            return self._send(h, 415, status(415, "UnsupportedMediaType", "apply-patch expected"))
+        doc = json.loads(body)
+        with self._lock:
+            self.applied.append((parts.path, parse_qs(parts.query), doc))
+        return self._send(h, 200, doc)
 
     def _authenticated(self, h: BaseHTTPRequestHandler) -> bool:
         if isinstance(h.connection, ssl.SSLSocket) and h.connection.getpeercert():

@@ -636,3 +636,39 @@ def test_input_and_cluster_together_is_a_usage_error(serve):
 
     rc, _, err = run_cli("scan", str(ROOT / "examples"), "--cluster")
     assert rc == 2 and "not both" in err
+
+
+def test_publish_policyreports_server_side_applies_them(pki, tmp_path):
+    from conftest import run_cli
+
+    api = KubeAPI(_example_objects(), pki=pki, lifetime=60, policy_reports=True).start()
+    try:
+        kc = api.kubeconfig(tmp_path / "kc")
+        rc, _, err = run_cli("scan", "--kubeconfig", kc, "--publish-policyreports", "--format", "json",
+                             "--fail-on", "none", "-q")
+        assert rc == 0, err
+        paths = [p for p, _, _ in api.applied]
+        assert "/apis/wgpolicyk8s.io/v1alpha2/clusterpolicyreports/netpol-audit" in paths
+        assert "/apis/wgpolicyk8s.io/v1alpha2/namespaces/shop/policyreports/netpol-audit" in paths
+        assert all(q == {"fieldManager": ["netpol-audit"], "force": ["true"]} for _, q, _ in api.applied)
+        shop = next(d for p, _, d in api.applied if p.endswith("namespaces/shop/policyreports/netpol-audit"))
+        assert shop["kind"] == "PolicyReport" and shop["summary"]["fail"] > 0
+        assert not api.errors
+    finally:
+        api.stop()
+
+
+def test_publish_without_the_crds_fails_clearly(pki, tmp_path):
+    from conftest import run_cli
+
+    api = KubeAPI(_example_objects(), pki=pki, lifetime=60).start()
+    try:
+        kc = api.kubeconfig(tmp_path / "kc")
+        rc, _, err = run_cli("scan", "--kubeconfig", kc, "--publish-policyreports", "--format", "json",
+                             "--fail-on", "none", "-q")
+        assert rc == 2
+        assert "publishing PolicyReports: ClusterPolicyReport netpol-audit: HTTP 404 (are the PolicyReport CRDs " \
+               "installed?)" in err
+        assert "Traceback" not in err
+    finally:
+        api.stop()

@@ -19,6 +19,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "md": ("scanner.render.markdown", "md"),
     "csv": ("scanner.render.csv_out", "csv"),
     "html": ("scanner.render.html", "html"),
+    "policyreport": ("scanner.render.policyreport", "policyreport.yaml"),
     "pdf": ("scanner.render.pdf", "pdf"),  # binary: written with write_format()
 }
 
