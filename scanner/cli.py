@@ -17,7 +17,7 @@ from scanner.errors import AuditError, InputError
 
 log = logging.getLogger("scanner")
 
-EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
+EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_INCOMPLETE, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
 
 def _size(text: str) -> int:
@@ -31,6 +31,16 @@ def _size(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a size (e.g. 512M, 2G)") from None
 
 
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return n
+
+
 def _input_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="manifest files, directories (recursive), '-' for stdin, or snapshots")
@@ -38,7 +48,7 @@ def _input_options(p: argparse.ArgumentParser) -> None:
                    help="namespace for namespaced objects that have none (default: %(default)s)")
     p.add_argument("--max-file-size", type=_size, default=1 << 30, metavar="SIZE",
                    help="refuse input files larger than this after decompression (default: 1G)")
-    p.add_argument("--max-documents", type=int, default=500_000, metavar="N",
+    p.add_argument("--max-documents", type=_positive, default=500_000, metavar="N",
                    help="refuse files with more YAML documents than this (default: %(default)s)")
 
 
@@ -101,15 +111,17 @@ def build_parser() -> argparse.ArgumentParser:
     _cluster_options(p)
     p.add_argument("-o", "--output-dir", metavar="DIR", help="write one file per --format into DIR")
     p.add_argument("--format", default=None, metavar="LIST",
-                   help="comma-separated: json,sarif,junit,text,md,csv (default: text on stdout; with -o: all)")
+                   help="comma-separated: json,sarif,junit,text,md,csv,html,pdf,policyreport (default: text on stdout; "
+                        "with -o or --archive-dir: all)")
     p.add_argument("--framework", action="append", default=[], metavar="ID",
-                   help="limit to these frameworks (repeatable; e.g. pci-dss, cis-kubernetes)")
+                   help="limit to these frameworks (repeatable or comma-separated; e.g. pci-dss,cis-kubernetes)")
     p.add_argument("--fail-on", choices=["critical", "high", "medium", "low", "info", "none"], default="high",
                    help="exit 1 when a finding at or above this severity fails (default: %(default)s)")
     p.add_argument("--config", metavar="FILE", help="scope, system namespaces, rule settings, waivers")
     p.add_argument("-n", "--namespace", action="append", default=[], metavar="NS",
-                   help="report only these namespaces (repeatable); the first also receives objects that have "
-                        "no namespace (default: default)")
+                   help="report only these namespaces (repeatable; with a live cluster, collect only them)")
+    p.add_argument("--default-namespace", default="default", metavar="NS",
+                   help="where namespaced objects without metadata.namespace are placed (default: %(default)s)")
     p.add_argument("--exclude-namespace", action="append", default=[], metavar="NS",
                    help="leave these namespaces (glob) out of the report (repeatable)")
     p.add_argument("--rules-dir", action="append", default=[], metavar="DIR", help="load extra rules from DIR")
@@ -125,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timestamp", metavar="RFC3339", help="fix the run time (reproducible output); "
                    "SOURCE_DATE_EPOCH works too")
     p.add_argument("--max-file-size", type=_size, default=1 << 30, metavar="SIZE")
-    p.add_argument("--max-documents", type=int, default=500_000, metavar="N")
+    p.add_argument("--max-documents", type=_positive, default=500_000, metavar="N")
 
     p = sub.add_parser("report", help="re-render a JSON result (html, pdf, ...) without the cluster")
     p.add_argument("--from", dest="source", required=True, metavar="RESULT.json", help="a scan's JSON result")
@@ -145,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "namespace go (the first; default: default)")
     _cluster_options(p)
     p.add_argument("--max-file-size", type=_size, default=1 << 30, metavar="SIZE")
-    p.add_argument("--max-documents", type=int, default=500_000, metavar="N")
+    p.add_argument("--max-documents", type=_positive, default=500_000, metavar="N")
     return parser
 
 
@@ -341,14 +353,15 @@ def _live_mode(args: argparse.Namespace) -> bool:
     return explicit
 
 
-def _collect_raw(args: argparse.Namespace, namespaces: list[str], progress: Any) -> Any:
+def _collect_raw(args: argparse.Namespace, namespaces: list[str], progress: Any,
+                 default_namespace: str | None = None) -> Any:
     from scanner.collect.files import Limits, load_files
 
     if _live_mode(args):
         from scanner.collect.live import collect
 
         return collect(args.kubeconfig, args.context, args.in_cluster, namespaces, args.timeout, progress)
-    default_ns = namespaces[0] if namespaces else "default"
+    default_ns = default_namespace or (namespaces[0] if namespaces else "default")
     return load_files(args.inputs, default_ns, Limits(args.max_file_size, args.max_documents), progress)
 
 
@@ -412,17 +425,26 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
     frameworks = load_frameworks(bundled("rules") / "frameworks", set(catalog.rules))
     wanted = []
-    for name in args.framework:
+    for name in [n.strip() for item in args.framework for n in item.split(",") if n.strip()]:
         matches = [k for k in frameworks if k == name or k.startswith(name + "-") or k.startswith(name)]
         if not matches:
-            raise InputError(f"unknown framework {name!r} (one of {', '.join(frameworks)})", field="--framework")
+            raise InputError(f"unknown framework {name!r} (one of {', '.join(frameworks)}; a prefix such as "
+                             "pci-dss also works)", field="--framework")
         wanted += matches
+    if args.publish_policyreports and not _live_mode(args):
+        raise InputError("PolicyReports are published to the cluster that was scanned: use with a live cluster",
+                         field="--publish-policyreports")
     progress = _progress(args)
-    raw = _collect_raw(args, list(args.namespace), progress)
+    raw = _collect_raw(args, list(args.namespace), progress, getattr(args, "default_namespace", None))
     for w in raw.warnings:
         log.warning("%s", w)
     cluster = parse(raw)
     index = Index(cluster)
+    for ip in cluster.invalid_policies:  # also NP026 findings; said here so a CI log shows them at once
+        for pr in ip.problems:
+            print(f"netpol-audit: warning: {ip.source.describe() if ip.source else 'input'}: NetworkPolicy "
+                  f"{ip.ref}: {pr.field}: {pr.reason} (invalid: left out of the analysis, see NP026)",
+                  file=sys.stderr)
     if not raw.collection.complete:
         _report_collection(raw)
     ctx = Context(cluster, index, config, raw.source_type, raw.collection.complete,
@@ -459,20 +481,35 @@ def cmd_scan(args: argparse.Namespace) -> int:
         text = renderer(formats[0])(result)
         print(text, end="" if text.endswith("\n") else "\n")
     if args.publish_policyreports:
-        if not raw.source_type == "cluster":
-            raise InputError("PolicyReports are published to the cluster that was scanned: use with a live "
-                             "cluster", field="--publish-policyreports")
         from scanner.publish import publish
 
         problems = publish(result, args.kubeconfig, args.context, args.in_cluster, list(args.namespace))
-        for pr in problems:
-            print(f"netpol-audit: error: publishing PolicyReports: {pr}", file=sys.stderr)
+        for line in problems:
+            print(f"netpol-audit: error: publishing PolicyReports: {line}", file=sys.stderr)
         if problems:
             return EXIT_INPUT
     summary = result["summary"]
     if summary["result"] == "incomplete":
         return EXIT_INCOMPLETE
     return EXIT_FINDINGS if summary["gating_findings"] else EXIT_OK
+
+
+def _validate_result(result: Any, path: str) -> None:
+    """One line naming the file and the JSON path of the first problem, for anything that is not a result."""
+    import jsonschema
+
+    from scanner.resources import result_schema
+
+    if isinstance(result, dict) and result.get("schema_version") not in (None, 1):
+        raise InputError(f"unsupported result schema_version {result.get('schema_version')!r} (this version "
+                         "reads 1)", file=path, field="schema_version")
+    schema = orjson.loads(result_schema().read_bytes())
+    validator = jsonschema.Draft202012Validator(schema)
+    error = next(iter(sorted(validator.iter_errors(result), key=lambda e: list(e.absolute_path))), None)
+    if error is not None:
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+        raise InputError(f"not a valid netpol-audit result: {error.message[:200]}", file=path,
+                         field=where or None)
 
 
 _RUN_DIR_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -530,9 +567,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         result = orjson.loads(data)
     except orjson.JSONDecodeError as e:
         raise InputError(f"invalid JSON: {e}", file=args.source) from None
-    if not isinstance(result, dict) or result.get("schema_version") != 1 or "findings" not in result:
-        raise InputError("not a netpol-audit JSON result (schema_version 1)", file=args.source,
-                         field="schema_version")
+    _validate_result(result, args.source)
     if args.output == "-":
         if args.format == "pdf":
             raise InputError("a PDF needs a file (-o FILE)", field="-o")
@@ -570,6 +605,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except RecursionError:
+        print("netpol-audit: error: the input is nested too deeply to analyse", file=sys.stderr)
+        return EXIT_INPUT
+    except Exception as e:  # a bug: one line (never a traceback unless asked for) and a distinct status
+        log.debug("internal error", exc_info=True)
+        print(f"netpol-audit: internal error: {type(e).__name__}: {str(e)[:300]} (run with -vv for details; "
+              "please report it)", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -95,7 +95,10 @@ class _Doc:
             raise InputError(f"invalid YAML: {f'line {mark.line + 1}: ' if mark else ''}"
                              f"{getattr(e, 'problem', None) or e}", file=path) from None
         self.node = node
-        self.data = yaml.safe_load(text) if node is not None else {}
+        try:
+            self.data = yaml.safe_load(text) if node is not None else {}
+        except (yaml.YAMLError, ValueError) as e:  # e.g. a date like 2027-13-45
+            raise InputError(f"invalid value: {e}", file=path) from None
         self.lines: dict[tuple[Any, ...], int] = {}
         if node is not None:
             self._index(node, ())

@@ -54,9 +54,17 @@ def reach_one(index: Index, query: dict[str, Any], where: str) -> dict[str, Any]
     """Answer one `{from, to, port, protocol}` query."""
     if not isinstance(query, dict):
         raise InputError("a query must be a mapping with from, to and port", obj=where)
+    unknown = sorted(str(k) for k in query if k not in ("from", "to", "port", "protocol"))
+    if unknown:
+        raise InputError(f"unknown field(s) {', '.join(unknown)} (from, to, port, protocol)", obj=where,
+                         field=unknown[0])
     for key in ("from", "to", "port"):
         if query.get(key) in (None, ""):
             raise InputError("is required", obj=where, field=key)
+    if isinstance(query["port"], str) and "/" in query["port"] and query.get("protocol") and \
+            str(query["protocol"]).upper() != query["port"].split("/", 1)[1].upper():
+        raise InputError(f"port {query['port']!r} and protocol {query['protocol']!r} disagree", obj=where,
+                         field="protocol")
     try:
         src = resolve(index, str(query["from"]), "from")
         dst = resolve(index, str(query["to"]), "to")

@@ -13,3 +13,11 @@ def bundled(name: str) -> Path:
         if candidate.is_dir():
             return candidate
     raise FileNotFoundError(f"bundled directory {name!r} not found (broken installation?)")
+
+
+def result_schema() -> Path:
+    """The JSON Schema of the scan result (docs/result.schema.json in a checkout)."""
+    for candidate in (_PKG / "_bundled" / "result.schema.json", _PKG.parent / "docs" / "result.schema.json"):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError("result.schema.json not found (broken installation?)")

@@ -37,9 +37,44 @@ class Limits:
 
     max_file_bytes: int = 1 << 30  # after decompression
     max_documents: int = 500_000
+    max_depth: int = 200  # YAML nesting (Kubernetes objects need about 20)
 
 
-_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _SafeLoader(_BaseLoader):  # type: ignore[misc,valid-type]
+    """Safe loading that refuses duplicate keys, as kubectl does (the last one would silently win)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[str] = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value != "<<":
+                if key_node.value in seen:
+                    raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key_node.value!r}",
+                                                            key_node.start_mark)
+                seen.add(key_node.value)
+        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
+
+
+_BRACKETS = bytes(range(256)).translate(None, b"[]{}")
+
+
+def nesting_problem(data: bytes, limit: int) -> str | None:
+    """Refuse input nested deeper than `limit` before the C parser sees it (libyaml recurses without bound)."""
+    depth = deepest = 0
+    for c in data.translate(None, _BRACKETS):
+        if c in (0x5B, 0x7B):
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+        elif depth:
+            depth -= 1
+    if deepest > limit:
+        return f"nested {deepest} levels deep (the limit is {limit})"
+    if re.search(rb"^[ \t]{%d,}\S" % (limit * 4), data, re.MULTILINE):
+        return f"indented more than {limit * 4} columns (nesting beyond the limit of {limit})"
+    return None
 _SEPARATOR_RE = re.compile(rb"^---(?:[ \t].*)?$", re.MULTILINE)
 
 
@@ -116,7 +151,11 @@ def decode(data: bytes, path: str, limits: Limits) -> Iterator[tuple[int, int | 
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise InputError(f"not UTF-8 text (byte {e.start})", file=path) from None
+        hint = " (gzip data: name the file *.gz)" if data[:2] == b"\x1f\x8b" else ""
+        raise InputError(f"not UTF-8 text (byte {e.start}){hint}", file=path) from None
+    deep = nesting_problem(data, limits.max_depth)
+    if deep:
+        raise InputError(f"refused: {deep}", file=path)
     lines = document_lines(data)
     index = 0
     try:
@@ -195,6 +234,7 @@ def load_files(paths: list[str], default_namespace: str, limits: Limits, progres
 
     snap = RawSnapshot(objects=[])
     files = [(p, f) for p in paths for f in iter_input_files(p)]
+    documents = 0
     for n, (arg, path) in enumerate(files, 1):
         progress.update(f"reading {n}/{len(files)} files, {len(snap.objects)} objects")
         data = read_bytes(path, limits)
@@ -204,7 +244,18 @@ def load_files(paths: list[str], default_namespace: str, limits: Limits, progres
         shown = "<stdin>" if path == "-" else path
         if (arg_shown := "<stdin>" if arg == "-" else arg) not in snap.inputs:
             snap.inputs.append(arg_shown)
-        for index, line, doc in decode(data, shown, limits):
+        docs = list(decode(data, shown, limits))
+        if arg != path and not any(isinstance(d, dict) and "kind" in d and "apiVersion" in d for _, _, d in docs):
+            # found by walking a directory and not a manifest at all (Chart.yaml, values.yaml, a config file)
+            snap.warnings.append(f"{shown}: not a Kubernetes manifest (no apiVersion/kind), skipped")
+            continue
+        for index, line, doc in docs:
+            documents += doc is not None
             objects_from_document(doc, Source(shown, index, line), default_namespace, snap, f"document {index}")
     progress.done()
+    if not snap.objects and not snap.snapshot_sha256:
+        skipped = ", ".join(f"{k} x{v}" for k, v in sorted(snap.skipped_kinds.items()))
+        what = f"only objects of kinds the analysis does not use ({skipped})" if skipped else "no Kubernetes objects"
+        raise InputError(f"{what}: nothing to analyse (a failed `helm template` or an empty directory?)",
+                         file=", ".join("<stdin>" if p == "-" else p for p in paths))
     return snap

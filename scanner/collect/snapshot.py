@@ -142,19 +142,46 @@ def parse_snapshot(data: bytes, path: str) -> RawSnapshot:
     provenance = content.get("provenance") or []
     if not isinstance(objects, list):
         raise InputError("must be a list", file=path, field="objects")
+    if not isinstance(provenance, list):
+        raise InputError("must be a list", file=path, field="provenance")
+    src = content.get("source") or {}
+    coll = content.get("collection") or {}
+    skipped = content.get("skipped_kinds") or {}
+    for name, value in (("source", src), ("collection", coll), ("skipped_kinds", skipped)):
+        if not isinstance(value, dict):
+            raise InputError("must be an object", file=path, field=name)
+    if not isinstance(coll.get("problems") or [], list) or not all(
+            isinstance(p, dict) for p in coll.get("problems") or []):
+        raise InputError("must be a list of objects", file=path, field="collection.problems")
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in skipped.values()):
+        raise InputError("counts must be whole numbers", file=path, field="skipped_kinds")
+    from scanner.collect.project import CLUSTER, scope_of
+
     snap = RawSnapshot(objects=[])
     for i, obj in enumerate(objects):
+        where = f"objects[{i}]"
         if not isinstance(obj, dict):
-            raise InputError("must be an object", file=path, field=f"objects[{i}]")
+            raise InputError("must be an object", file=path, field=where)
+        okind, api_version, md = obj.get("kind"), obj.get("apiVersion"), obj.get("metadata")
+        if not isinstance(okind, str) or not isinstance(api_version, str) or scope_of(api_version, okind) is None:
+            raise InputError("not an object of a kind snapshots keep (apiVersion and kind)", file=path,
+                             field=where)
+        if not isinstance(md, dict) or not isinstance(md.get("name"), str) or not md["name"]:
+            raise InputError("has no metadata.name", file=path, field=f"{where}.metadata")
+        if scope_of(api_version, okind) != CLUSTER and not isinstance(md.get("namespace"), str):
+            raise InputError("a namespaced object needs metadata.namespace", file=path,
+                             field=f"{where}.metadata.namespace")
         prov = provenance[i] if i < len(provenance) else None
-        source = Source(str(prov[0]), prov[1], prov[2]) if prov and prov[0] else Source(path)
+        if prov is not None and (not isinstance(prov, list) or len(prov) != 4):
+            raise InputError("must be [file, document, line, namespace_defaulted] or null", file=path,
+                             field=f"provenance[{i}]")
+        source = Source(str(prov[0]), prov[1] if isinstance(prov[1], int) else None,
+                        prov[2] if isinstance(prov[2], int) else None) if prov and prov[0] else Source(path)
         snap.objects.append(RawObject(obj, source, bool(prov[3]) if prov else False))
-    src = content.get("source") or {}
     snap.source_type = str(src.get("type", "snapshot"))
     snap.inputs = [f"{path} (snapshot of {', '.join(map(str, src.get('inputs') or [])) or snap.source_type})"]
-    coll = content.get("collection") or {}
     snap.collection = CollectionStatus(bool(coll.get("complete", False)), list(coll.get("problems") or []))
-    snap.skipped_kinds.update({str(k): int(v) for k, v in (content.get("skipped_kinds") or {}).items()})
+    snap.skipped_kinds.update({str(k): int(v) for k, v in skipped.items()})
     snap.snapshot_sha256.append(recorded)
     return snap
 

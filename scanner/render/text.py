@@ -37,6 +37,11 @@ def render(result: dict[str, Any], limit: int = 60) -> str:
                      f"{c['NOT_ASSESSED']} not assessed (score {score}, automated coverage {fw['coverage']}%)")
     for st in result["coverage"]["statement"][1:]:
         lines.append(f"note: {st}")
+    for w in result.get("waivers") or []:
+        if w["status"] != "applied":
+            lines.append(f"waiver {w['status']}: {w['rule']} {w['subject']} (owner {w['owner']}, expires "
+                         f"{w['expires']})" + (": no longer applies" if w["status"] == "expired" else
+                                               ": matched nothing"))
     rem = result.get("remediation")
     if rem:
         v = rem["verified"]
