@@ -50,6 +50,8 @@ def _input_options(p: argparse.ArgumentParser) -> None:
                    help="refuse input files larger than this after decompression (default: 1G)")
     p.add_argument("--max-documents", type=_positive, default=500_000, metavar="N",
                    help="refuse files with more YAML documents than this (default: %(default)s)")
+    p.add_argument("--max-depth", type=_positive, default=200, metavar="N",
+                   help="refuse YAML nested deeper than this (default: %(default)s)")
 
 
 def _sub_parser(common: argparse.ArgumentParser) -> Any:
@@ -138,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "SOURCE_DATE_EPOCH works too")
     p.add_argument("--max-file-size", type=_size, default=1 << 30, metavar="SIZE")
     p.add_argument("--max-documents", type=_positive, default=500_000, metavar="N")
+    p.add_argument("--max-depth", type=_positive, default=200, metavar="N")
 
     p = sub.add_parser("report", help="re-render a JSON result (html, pdf, ...) without the cluster")
     p.add_argument("--from", dest="source", required=True, metavar="RESULT.json", help="a scan's JSON result")
@@ -158,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     _cluster_options(p)
     p.add_argument("--max-file-size", type=_size, default=1 << 30, metavar="SIZE")
     p.add_argument("--max-documents", type=_positive, default=500_000, metavar="N")
+    p.add_argument("--max-depth", type=_positive, default=200, metavar="N")
     return parser
 
 
@@ -171,7 +175,7 @@ def _load(args: argparse.Namespace) -> Any:
     from scanner.api import load
     from scanner.collect.files import Limits
 
-    loaded = load(args.inputs, args.namespace, Limits(args.max_file_size, args.max_documents), _progress(args))
+    loaded = load(args.inputs, args.namespace, Limits(args.max_file_size, args.max_documents, args.max_depth), _progress(args))
     for w in loaded.raw.warnings:
         log.warning("%s", w)
     for kind, count in loaded.cluster.skipped_kinds.items():
@@ -362,7 +366,7 @@ def _collect_raw(args: argparse.Namespace, namespaces: list[str], progress: Any,
 
         return collect(args.kubeconfig, args.context, args.in_cluster, namespaces, args.timeout, progress)
     default_ns = default_namespace or (namespaces[0] if namespaces else "default")
-    return load_files(args.inputs, default_ns, Limits(args.max_file_size, args.max_documents), progress)
+    return load_files(args.inputs, default_ns, Limits(args.max_file_size, args.max_documents, args.max_depth), progress)
 
 
 def _catalog(rules_dirs: list[str]) -> Any:

@@ -138,3 +138,11 @@ def test_an_unexpected_bug_is_one_line_and_exit_4(monkeypatch, write):
     rc, _, err = run_cli("isolation", path)
     assert rc == 4 and err.count("\n") == 1 and "Traceback" not in err
     assert "internal error: ZeroDivisionError: simulated bug" in err
+
+
+def test_max_depth_is_configurable(write):
+    path = write("nested.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: x, labels: {}}\n"
+                                "spec: {containers: [{name: c, ports: [{containerPort: 80}]}]}\n")
+    assert run_cli("isolation", path)[0] == 0
+    one_line_error(*run_cli("isolation", path, "--max-depth", "2"), "nested 5 levels deep (the limit is 2)")
+    one_line_error(*run_cli("scan", path, "--max-depth", "2"), "nested 5 levels deep")
