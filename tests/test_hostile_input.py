@@ -146,3 +146,21 @@ def test_max_depth_is_configurable(write):
     assert run_cli("isolation", path)[0] == 0
     one_line_error(*run_cli("isolation", path, "--max-depth", "2"), "nested 5 levels deep (the limit is 2)")
     one_line_error(*run_cli("scan", path, "--max-depth", "2"), "nested 5 levels deep")
+
+
+def test_yaml_alias_bomb_is_refused(write):
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    levels += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    path = write("bomb.yaml", "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+                              "metadata: {name: p, namespace: x}\nspec:\n  podSelector: {}\n"
+                              + "".join(f"  {ln}\n" for ln in levels))
+    one_line_error(*run_cli("snapshot", path, "-o", "-"), "YAML aliases expand it beyond 100000 nodes")
+
+
+def test_ordinary_anchors_still_work(write):
+    path = write("anchors.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  namespace: x\n"
+                                 "  labels: &l {app: web}\n---\napiVersion: networking.k8s.io/v1\n"
+                                 "kind: NetworkPolicy\nmetadata: {name: p, namespace: x}\n"
+                                 "spec: {podSelector: {matchLabels: {app: web}}}\n")
+    rc, out, _ = run_cli("isolation", path, "-o", "json")
+    assert rc == 0 and '"ingress_isolated": true' in out

@@ -60,6 +60,26 @@ class _SafeLoader(_BaseLoader):  # type: ignore[misc,valid-type]
 _BRACKETS = bytes(range(256)).translate(None, b"[]{}")
 
 
+_ANCHOR_RE = re.compile(rb"(^|[\s\[{,:-])&[^\s\[\]{},]+")
+
+
+def expansion_problem(doc: Any, budget: int) -> str | None:
+    """Aliases share nodes, so a small file can stand for an exponential tree ("billion laughs") that explodes
+    when walked or written out. Count the nodes the document expands to, stopping at `budget`."""
+    stack = [doc]
+    seen = 0
+    while stack:
+        node = stack.pop()
+        seen += 1
+        if seen > budget:
+            return f"YAML aliases expand it beyond {budget} nodes (an alias bomb?)"
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return None
+
+
 def nesting_problem(data: bytes, limit: int) -> str | None:
     """Refuse input nested deeper than `limit` before the C parser sees it (libyaml recurses without bound)."""
     depth = deepest = 0
@@ -157,6 +177,8 @@ def decode(data: bytes, path: str, limits: Limits) -> Iterator[tuple[int, int | 
     if deep:
         raise InputError(f"refused: {deep}", file=path)
     lines = document_lines(data)
+    anchors = _ANCHOR_RE.search(data) is not None
+    budget = max(100_000, 4 * len(data))
     index = 0
     try:
         for doc in yaml.load_all(text, Loader=_SafeLoader):
@@ -164,6 +186,10 @@ def decode(data: bytes, path: str, limits: Limits) -> Iterator[tuple[int, int | 
             if index > limits.max_documents:
                 raise InputError(f"more than {limits.max_documents} documents (see --max-documents)", file=path)
             line = lines[index - 1] if index - 1 < len(lines) else None
+            if anchors:
+                bomb = expansion_problem(doc, budget)
+                if bomb:
+                    raise InputError(f"refused: {bomb}", file=path, obj=f"document {index}")
             yield index, line, doc
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
