@@ -104,12 +104,22 @@ def test_matrix_formats(write):
     assert "shop,shop,TCP,all" in out.splitlines()
 
 
-def test_demo_example_runs_every_query_command():
+def test_demo_example_runs_every_query_command(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
     assert run_cli("isolation", EXAMPLE)[0] == 0
     assert run_cli("matrix", EXAMPLE)[0] == 0
     rc, out, _ = run_cli("reach", EXAMPLE, "--from", "shop/Deployment/frontend", "--to", "shop/Deployment/cart",
                          "--port", "8080")
-    assert rc in (0, 1) and out.split()[0] in ("ALLOWED", "DENIED")
+    lines = out.splitlines()
+    assert rc == 1
+    assert lines[0] == "DENIED  shop/Deployment/frontend -> shop/Deployment/cart on 8080/TCP"
+    assert lines[2] == ("egress of shop/Deployment/frontend: isolated by shop/allow-dns-egress, "
+                        "shop/default-deny-all, shop/frontend; no rule admits shop/Deployment/cart on 8080/TCP")
+    assert "  shop/default-deny-all: isolates ingress and has no ingress rules (allows nothing by itself)" in lines
+    rc, out, _ = run_cli("reach", EXAMPLE, "--from", "shop/Deployment/frontend", "--to",
+                         "shop/api-7c5b9d6f48-m4hbt", "--port", "http")
+    assert (rc, out.splitlines()[0]) == (
+        0, "ALLOWED  shop/Deployment/frontend -> shop/api-7c5b9d6f48-m4hbt on http/TCP (8080)")
 
 
 def test_no_command_is_usage_error():
