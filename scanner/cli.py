@@ -54,8 +54,15 @@ def _input_options(p: argparse.ArgumentParser) -> None:
                    help="refuse YAML nested deeper than this (default: %(default)s)")
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors are one line (and exit 2), like every other error."""
+
+    def error(self, message: str) -> Any:
+        self.exit(2, f"netpol-audit: error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def _sub_parser(common: argparse.ArgumentParser) -> Any:
-    class SubParser(argparse.ArgumentParser):
+    class SubParser(_Parser):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             kwargs.setdefault("parents", [common])
             super().__init__(*args, **kwargs)
@@ -77,7 +84,7 @@ def _cluster_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="netpol-audit",
         description="Kubernetes NetworkPolicy compliance and posture audit with exact reachability semantics.")
     parser.add_argument("--version", action="version", version=f"netpol-audit {__version__}")

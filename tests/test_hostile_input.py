@@ -164,3 +164,14 @@ def test_ordinary_anchors_still_work(write):
                                  "spec: {podSelector: {matchLabels: {app: web}}}\n")
     rc, out, _ = run_cli("isolation", path, "-o", "json")
     assert rc == 0 and '"ingress_isolated": true' in out
+
+
+def test_usage_errors_are_one_line():
+    import subprocess
+    import sys as _sys
+
+    for argv in (["isolation"], ["scan", "--format"], ["-n", "team", "isolation", "x"], ["nope"]):
+        p = subprocess.run([_sys.executable, "-m", "scanner", *argv], capture_output=True, text=True, timeout=60)
+        assert p.returncode == 2, argv
+        assert p.stderr.count("\n") == 1 and p.stderr.startswith("netpol-audit: error: netpol-audit"), p.stderr
+        assert "Traceback" not in p.stderr
