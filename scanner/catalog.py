@@ -108,18 +108,24 @@ class Catalog:
         return h.hexdigest()
 
 
-def _load_meta(path: Path, rule_id: str) -> RuleMeta:
-    if not path.is_file():
-        raise CatalogError(f"{path}: missing metadata file for rule {rule_id}")
+def load_yaml_mapping(path: Path, allowed: set[str]) -> dict[str, Any]:
+    """A catalog data file (rule metadata, framework mapping): a YAML mapping with only `allowed` keys."""
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as e:
         raise CatalogError(f"{path}: invalid YAML: {e}") from None
     if not isinstance(data, dict):
         raise CatalogError(f"{path}: must be a mapping")
-    unknown = set(data) - _META_KEYS
+    unknown = set(data) - allowed
     if unknown:
         raise CatalogError(f"{path}: unknown field(s) {sorted(unknown)}")
+    return data
+
+
+def _load_meta(path: Path, rule_id: str) -> RuleMeta:
+    if not path.is_file():
+        raise CatalogError(f"{path}: missing metadata file for rule {rule_id}")
+    data = load_yaml_mapping(path, _META_KEYS)
     for key in ("id", "slug", "title", "severity", "category", "rationale", "remediation"):
         if not isinstance(data.get(key), str) or not data[key].strip():
             raise CatalogError(f"{path}: {key}: required, a non-empty string")

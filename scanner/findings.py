@@ -58,6 +58,3 @@ def passed(subject: Subject, message: str, **evidence: Any) -> Result:
 def not_applicable(reason: str, subject: Subject = CLUSTER, **evidence: Any) -> Result:
     return Result(NOT_APPLICABLE, subject, reason, evidence)
 
-
-def more_severe(a: str, b: str) -> bool:
-    return SEVERITY_RANK[a] < SEVERITY_RANK[b]

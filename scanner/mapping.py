@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from scanner.catalog import load_yaml_mapping
 from scanner.errors import CatalogError
 
 STRENGTHS = ("direct", "supporting")
@@ -54,15 +53,7 @@ _REQ_KEYS = {"id", "title", "rules", "strength", "rationale", "note", "level"}
 
 
 def load_framework(path: Path, known_rules: set[str]) -> Framework:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        raise CatalogError(f"{path}: invalid YAML: {e}") from None
-    if not isinstance(data, dict):
-        raise CatalogError(f"{path}: must be a mapping")
-    unknown = set(data) - _FW_KEYS
-    if unknown:
-        raise CatalogError(f"{path}: unknown field(s) {sorted(unknown)}")
+    data = load_yaml_mapping(path, _FW_KEYS)
     for key in ("id", "title", "version"):
         if not isinstance(data.get(key), str) or not data[key]:
             raise CatalogError(f"{path}: {key}: required string")

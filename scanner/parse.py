@@ -17,7 +17,7 @@ from typing import Any, TypeGuard
 from scanner.collect import RawObject, RawSnapshot
 from scanner.collect.project import OTHER_POLICY_GROUPS, api_group
 from scanner.errors import InputError
-from scanner.intervals import EMPTY, IntervalSet, network_interval, subtract, union
+from scanner.intervals import IntervalSet, network_interval, subtract
 from scanner.model import (
     NAMESPACE_NAME_LABEL,
     WORKLOAD_KINDS,
@@ -37,7 +37,6 @@ from scanner.model import (
     Rule,
     Service,
     ServicePort,
-    Source,
 )
 from scanner.selectors import (
     LabelSelector,
@@ -604,13 +603,3 @@ def _node(raw: RawObject) -> Node:
     addresses = [a.get("address") for a in (status.get("addresses") or []) if isinstance(a, dict)]
     return Node(raw.obj["metadata"]["name"], tuple(str(c) for c in cidrs), tuple(str(a) for a in addresses if a))
 
-
-def ip_block_set(blocks: list[IPBlock]) -> IntervalSet:
-    out: IntervalSet = EMPTY
-    for b in blocks:
-        out = union(out, b.addresses)
-    return out
-
-
-def source_of(obj: Source | None) -> str | None:
-    return obj.describe() if obj else None

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from scanner.errors import CollectionError
 from scanner.render.policyreport import reports
 
 GROUP_VERSION = "wgpolicyk8s.io/v1alpha2"
@@ -62,9 +61,3 @@ def _auth(api: Any) -> dict[str, str]:
         headers["Authorization"] = f"{prefix} {token}".strip() if not str(token).startswith("Bearer") else token
     return headers
 
-
-def check_available() -> None:
-    try:
-        import kubernetes.client  # noqa: F401
-    except ImportError as e:  # pragma: no cover - a broken installation
-        raise CollectionError(f"the kubernetes client is not installed: {e}") from None

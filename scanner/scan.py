@@ -133,8 +133,7 @@ def build_result(ctx: Context, catalog: Catalog, frameworks: dict[str, Framework
                 for i, w in enumerate(ctx.config.waivers):
                     if _waiver_matches(w, rid, catalog, r.subject.ref):
                         if w.expires < today:
-                            waiver_use[i] += 0
-                            continue
+                            continue  # expired: no longer applies (listed as expired in the register)
                         waiver_use[i] += 1
                         status = WAIVED
                         waiver_json = {**w.to_json(), "index": i}

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from scanner.engine.index import Index, PodClass, rule_port_set
-from scanner.engine.reach import PairCache
 from scanner.intervals import (
     ALL_PORTS,
     EMPTY,
@@ -86,31 +85,3 @@ def address_point_ports(index: Index, cls: PodClass, direction: Direction, ip: s
     x = address_point(ipaddress.ip_address(ip))
     return address_ports(index, cls, direction, ((x, x),))
 
-
-def sources(index: Index, pairs: PairCache, dst: PodClass) -> Iterator[tuple[PodClass, IntervalSet]]:
-    """Every class that may open a connection to `dst`, with the ports (self pairs of one pod excluded)."""
-    for src in index.classes:
-        if src.id == dst.id and len(src.members) < 2:
-            continue
-        ports = pairs.ports(src, dst)
-        if ports:
-            yield src, ports
-
-
-def destinations(index: Index, pairs: PairCache, src: PodClass) -> Iterator[tuple[PodClass, IntervalSet]]:
-    for dst in index.classes:
-        if src.id == dst.id and len(src.members) < 2:
-            continue
-        ports = pairs.ports(src, dst)
-        if ports:
-            yield dst, ports
-
-
-def allowed_union(index: Index, cls: PodClass, direction: Direction) -> tuple[bool, IntervalSet]:
-    """(does some rule admit every peer, union of ports of such rules): "isolation in name only" checks."""
-    ports: IntervalSet = EMPTY
-    for p in index.policies_for(cls, direction):
-        for r in p.rules(direction):
-            if r.peers is None:
-                ports = union(ports, rule_port_set(r, cls.named_ports if direction == "ingress" else None))
-    return bool(ports), ports
