@@ -208,4 +208,5 @@ def test_duplicate_objects_last_wins_with_a_warning(write):
     p2 = write("b.yaml", POD.format(name="a", ns="x", app="two"))
     loaded = load([p1, p2])
     assert [e.labels for e in loaded.cluster.endpoints] == [{"app": "two"}]
-    assert len(loaded.raw.warnings) == 1 and "also defined in" in loaded.raw.warnings[0]
+    assert loaded.raw.warnings == [f"{p2} (document 1, line 1): Pod x/a is also defined in {p1} (document 1, "
+                                   "line 1); the last definition is used"]

@@ -115,9 +115,10 @@ def test_unknown_plugin_lists_the_daemonsets_seen():
 
 def test_evidence_names_the_daemonset_and_why():
     info = detect_plugin(cluster(AWS_AGENT_OFF))
-    assert len(info.evidence) == 1
-    assert info.evidence[0].startswith("DaemonSet kube-system/aws-node (")
-    assert info.evidence[0].endswith("--enable-network-policy=false")
+    assert info.evidence == (
+        "DaemonSet kube-system/aws-node (602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon-k8s-cni:v1.18.1, "
+        "602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon/aws-network-policy-agent:v1.1.1): network policy "
+        "agent present with --enable-network-policy=false",)
 
 
 @pytest.mark.parametrize(("image", "repository", "tag"), [
