@@ -5,9 +5,10 @@ scanner.collect.live through the official client, against the floor of merely pa
     python bench/collect_live.py --pods 20000
     python bench/collect_live.py --pods 20000 --lean  # the generator's small pods, not API-shaped ones
 
-The objects come from bench/gen_cluster.py. By default each pod is dressed the way an API server returns it
-(uid, managedFields, annotations, volumes, env, probes, resources, conditions, containerStatuses: about 7 KB of
-JSON, like the 1.15 GB PodList of a real 150k-pod cluster); --lean serves the generator's pods as they are.
+The objects come from bench/gen_cluster.py. By default each object is dressed the way an API server returns it
+(gen_cluster.api_shaped and api_object: uid, resourceVersion, managedFields and defaults; pods also get
+annotations, volumes, env, probes, resources, conditions, containerStatuses: about 7 KB of JSON, like the 1.15 GB
+PodList of a real 150k-pod cluster); --lean serves the generator's objects as they are.
 Every page is serialised once, before anything is timed, and the server only writes bytes.
 
 Collector: a separate process, started before the parent builds the cluster (so its peak RSS is its own),
@@ -80,102 +81,9 @@ def _load(path: Path, name: str) -> Any:
     return mod
 
 
-def api_shaped(pod: dict[str, Any], i: int) -> dict[str, Any]:
-    """The pod as an API server returns it: the generator's fields plus what kubelet and the control plane add."""
-    md, spec, status = pod["metadata"], pod["spec"], pod["status"]
-    ts = f"2026-11-01T08:{i // 60 % 60:02d}:{i % 60:02d}Z"
-    uid = f"{i:08x}-7d3c-4b1e-9a2f-{i * 7919 % 10**12:012d}"
-    owner = dict(md["ownerReferences"][0], uid=f"rs-{uid}", blockOwnerDeletion=True)
-    containers = []
-    for c in spec["containers"]:
-        containers.append({
-            "name": c["name"], "image": f"registry.example.com/{md['namespace']}/{c['name']}:1.{i % 40}.3",
-            "ports": c.get("ports", []),
-            "env": [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.name"}}},
-                    {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"apiVersion": "v1",
-                                                                         "fieldPath": "metadata.namespace"}}},
-                    {"name": "LOG_LEVEL", "value": "info"}, {"name": "GOMAXPROCS", "value": "2"},
-                    {"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": "http://otel-collector.monitoring:4317"}],
-            "resources": {"limits": {"cpu": "1", "memory": "512Mi"}, "requests": {"cpu": "100m", "memory": "128Mi"}},
-            "volumeMounts": [{"name": "config", "mountPath": "/etc/app", "readOnly": True},
-                             {"name": "kube-api-access-x7k2p", "readOnly": True,
-                              "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"}],
-            "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http", "scheme": "HTTP"},
-                              "initialDelaySeconds": 10, "timeoutSeconds": 1, "periodSeconds": 10,
-                              "successThreshold": 1, "failureThreshold": 3},
-            "readinessProbe": {"httpGet": {"path": "/ready", "port": "http", "scheme": "HTTP"}, "timeoutSeconds": 1,
-                               "periodSeconds": 5, "successThreshold": 1, "failureThreshold": 3},
-            "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File",
-            "imagePullPolicy": "IfNotPresent",
-            "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
-                                "readOnlyRootFilesystem": True, "runAsNonRoot": True},
-        })
-    conditions = [{"type": t, "status": "True", "lastProbeTime": None, "lastTransitionTime": ts}
-                  for t in ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled")]
-    return {
-        "metadata": {
-            "name": md["name"], "generateName": md["name"].rsplit("-", 1)[0] + "-", "namespace": md["namespace"],
-            "uid": uid, "resourceVersion": str(100000 + i), "creationTimestamp": ts, "labels": md["labels"],
-            "annotations": {"kubectl.kubernetes.io/restartedAt": ts, "prometheus.io/scrape": "true",
-                            "prometheus.io/port": "9090", "checksum/config": f"{i * 2654435761 % 2**64:016x}" * 4},
-            "ownerReferences": [owner],
-            "managedFields": [
-                {"manager": "kube-controller-manager", "operation": "Update", "apiVersion": "v1", "time": ts,
-                 "fieldsType": "FieldsV1", "fieldsV1": {
-                     "f:metadata": {"f:annotations": {".": {}, "f:kubectl.kubernetes.io/restartedAt": {},
-                                                      "f:prometheus.io/port": {}, "f:prometheus.io/scrape": {}},
-                                    "f:generateName": {}, "f:labels": {".": {}, **{f"f:{k}": {} for k in md["labels"]}},
-                                    "f:ownerReferences": {".": {}, f'k:{{"uid":"rs-{uid}"}}': {}}},
-                     "f:spec": {"f:containers": {'k:{"name":"main"}': {
-                         ".": {}, "f:env": {}, "f:image": {}, "f:imagePullPolicy": {}, "f:livenessProbe": {},
-                         "f:name": {}, "f:ports": {}, "f:readinessProbe": {}, "f:resources": {},
-                         "f:securityContext": {}, "f:terminationMessagePath": {}, "f:volumeMounts": {}}},
-                         "f:dnsPolicy": {}, "f:enableServiceLinks": {}, "f:restartPolicy": {},
-                         "f:schedulerName": {}, "f:securityContext": {}, "f:terminationGracePeriodSeconds": {},
-                         "f:volumes": {}}}},
-                {"manager": "kubelet", "operation": "Update", "apiVersion": "v1", "time": ts,
-                 "fieldsType": "FieldsV1", "subresource": "status", "fieldsV1": {"f:status": {
-                     "f:conditions": {f'k:{{"type":"{t}"}}': {".": {}, "f:lastProbeTime": {},
-                                                              "f:lastTransitionTime": {}, "f:status": {},
-                                                              "f:type": {}} for t in ("ContainersReady", "Ready")},
-                     "f:containerStatuses": {}, "f:hostIP": {}, "f:hostIPs": {}, "f:phase": {}, "f:podIP": {},
-                     "f:podIPs": {".": {}, f'k:{{"ip":"{status["podIP"]}"}}': {".": {}, "f:ip": {}}},
-                     "f:startTime": {}}}},
-            ],
-        },
-        "spec": {
-            "volumes": [{"name": "config", "configMap": {"name": "app-config", "defaultMode": 420}},
-                        {"name": "kube-api-access-x7k2p", "projected": {"defaultMode": 420, "sources": [
-                            {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
-                            {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
-                            {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {
-                                "apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}}]}}],
-            "containers": containers, "restartPolicy": "Always", "terminationGracePeriodSeconds": 30,
-            "dnsPolicy": "ClusterFirst", "serviceAccountName": "default", "serviceAccount": "default",
-            "nodeName": spec["nodeName"], "securityContext": {"runAsUser": 1000, "fsGroup": 2000},
-            "schedulerName": "default-scheduler",
-            "tolerations": [{"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute",
-                             "tolerationSeconds": 300},
-                            {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute",
-                             "tolerationSeconds": 300}],
-            "priority": 0, "enableServiceLinks": True, "preemptionPolicy": "PreemptLowerPriority",
-        },
-        "status": {
-            "phase": status["phase"], "conditions": conditions, "hostIP": f"192.168.{i % 50}.10",
-            "hostIPs": [{"ip": f"192.168.{i % 50}.10"}], "podIP": status["podIP"], "podIPs": status["podIPs"],
-            "startTime": ts, "qosClass": "Burstable",
-            "containerStatuses": [{
-                "name": c["name"], "state": {"running": {"startedAt": ts}}, "lastState": {}, "ready": True,
-                "restartCount": 0, "image": c["image"], "imageID": f"{c['image']}@sha256:{i:064x}",
-                "containerID": f"containerd://{i * 31:064x}", "started": True,
-                "volumeMounts": c["volumeMounts"]} for c in containers],
-        },
-    }
-
-
-def _dressed(pods: list[dict[str, Any]], lean: bool) -> Iterator[dict[str, Any]]:
+def _dressed(gen: Any, pods: list[dict[str, Any]], lean: bool) -> Iterator[dict[str, Any]]:
     for i, p in enumerate(pods):
-        yield p if lean else api_shaped(p, i)
+        yield p if lean else gen.api_shaped(p, i)
 
 
 def main() -> int:
@@ -183,7 +91,7 @@ def main() -> int:
     ap.add_argument("--pods", type=int, default=150_000)
     ap.add_argument("--page-size", type=int, default=500)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--lean", action="store_true", help="serve the generator's pods as they are")
+    ap.add_argument("--lean", action="store_true", help="serve the generator's objects as they are")
     ap.add_argument("--http", action="store_true", help="plain HTTP instead of HTTPS")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -203,7 +111,8 @@ def main() -> int:
     namespaces = max(40, a.pods // 150)
     objects = gen.generate(a.pods, max(200, a.pods // 15), namespaces, a.seed)
     pods = [o for o in objects if o["kind"] == "Pod"]
-    others = [o for o in objects if o["kind"] != "Pod"]
+    others = [o if a.lean else gen.api_object(o, len(pods) + k)
+              for k, o in enumerate(o for o in objects if o["kind"] != "Pod")]
     del objects
     with tempfile.TemporaryDirectory() as tmp:
         pki = None if a.http else kubeapi.make_pki(Path(tmp) / "pki")
@@ -211,7 +120,7 @@ def main() -> int:
         api.prepare(a.page_size)
         pod_type = kubeapi.BY_KIND[("", "Pod")]
 
-        pod_bytes = api.prepare_pages(pod_type, _dressed(pods, a.lean), len(pods), a.page_size)
+        pod_bytes = api.prepare_pages(pod_type, _dressed(gen, pods, a.lean), len(pods), a.page_size)
         del pods
         pages = list(api.pages.values())
         total = sum(len(p) for p in pages)

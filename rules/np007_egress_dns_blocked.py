@@ -75,17 +75,16 @@ def check(ctx: Context) -> Iterator[Result]:
             details[name]["blocked_by"] = blockers
             problems.append(f"{', '.join(f'{n}/{proto}' for proto, n in missing)} to {name} ("
                             f"{' and '.join(blockers)})")
-        for i in cls.members:
-            ep = ctx.cluster.endpoints[i]
-            subject = ctx.endpoint_subject(ep)
+        members = [i for i in cls.members if i < len(ctx.cluster.endpoints)]  # not the synthetic DNS pod
+        for w in ctx.workloads(members):
             if problems:
-                yield fail(subject, f"{ep.ref} is egress-isolated (by {', '.join(isolating)}) but cannot reach "
-                                    f"cluster DNS: {'; '.join(problems)}{assumed}. Name lookups will fail: "
-                                    f"{' and '.join(sorted(fixes))} (keep the deny)",
-                           egress_policies=isolating, dns=details, assumed_dns=synthetic)
+                yield fail(w.subject, f"{w.ref} is egress-isolated (by {', '.join(isolating)}) but cannot reach "
+                                      f"cluster DNS: {'; '.join(problems)}{assumed}. Name lookups will fail: "
+                                      f"{' and '.join(sorted(fixes))} (keep the deny)",
+                           egress_policies=isolating, dns=details, assumed_dns=synthetic, **w.evidence())
             else:
                 targets = "; ".join(f"{name} on {', '.join(d['needed'])}" for name, d in details.items())
-                yield passed(subject, f"{ep.ref} may reach cluster DNS: {targets}{assumed}",
-                             egress_policies=isolating, dns=details, assumed_dns=synthetic)
+                yield passed(w.subject, f"{w.ref} may reach cluster DNS: {targets}{assumed}",
+                             egress_policies=isolating, dns=details, assumed_dns=synthetic, **w.evidence())
     if not judged:
         yield not_applicable("no pod is egress-isolated, so none can be cut off from cluster DNS")

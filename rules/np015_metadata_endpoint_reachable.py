@@ -28,17 +28,17 @@ def check(ctx: Context) -> Iterator[Result]:
         admits: dict[str, list[Admit]] = {}
         if reason is None:
             admits = {ip: address_admits(ix, cls, "egress", cidr_set([METADATA_ENDPOINTS[ip]])) for ip in reached}
-        for ep in ctx.endpoints_of(cls):
-            subject = ctx.endpoint_subject(ep)
+        for w in ctx.workloads_of(cls):
+            subject = w.subject
             if not reached:
-                yield passed(subject, f"{ep.ref} cannot reach the cloud metadata endpoint",
-                             egress_policies=[p.ref for p in ix.policies_for(cls, "egress")])
+                yield passed(subject, f"{w.ref} cannot reach the cloud metadata endpoint",
+                             egress_policies=[p.ref for p in ix.policies_for(cls, "egress")], **w.evidence())
                 continue
             where = "; ".join(f"{ip} on {ports_phrase(ports)}" for ip, ports in reached.items())
             rules = sorted({a.where for a in (x for v in admits.values() for x in v)})
             fix = ", ".join(METADATA_ENDPOINTS[ip] for ip in reached)
             why = reason or f"admitted by {', '.join(rules)}; except {fix} from the ipBlock or narrow the rule"
-            yield fail(subject, f"{ep.ref} may connect to the cloud metadata endpoint ({where}): {why}",
+            yield fail(subject, f"{w.ref} may connect to the cloud metadata endpoint ({where}): {why}",
                        reachable={ip: describe_ports(ports) for ip, ports in reached.items()},
                        admitted_by=[reason] if reason else
-                       [f"{ip}: {a.describe()}" for ip, v in admits.items() for a in v])
+                       [f"{ip}: {a.describe()}" for ip, v in admits.items() for a in v], **w.evidence())

@@ -6,7 +6,8 @@ pod's own policies admit; the source's egress is another team's control): a pod 
 ingress-isolated (hostNetwork pods included) admits every sensitive port from everywhere. Otherwise three
 sources are checked, each with the rules that admit them: rules whose peers take in every namespace (no
 `from`, or a namespaceSelector that matches every namespace, present and future); the classes of other
-namespaces that some rule matches (`class_admits`, named ports resolved on the pod itself); and public
+namespaces that some rule matches (`rule_sources`, named ports resolved on the pod itself; at most 50 source
+pods are listed per namespace, with their total); and public
 addresses outside the configured trusted CIDRs (`address_admits`). One FAIL per exposed pod, one PASS per other.
 """
 
@@ -17,9 +18,10 @@ from scanner.catalog import rule
 from scanner.context import Context
 from scanner.engine.exposure import (
     address_admits,
-    class_admits,
+    admit_text,
     internet,
     not_isolated_reason,
+    rule_sources,
     selects_every_namespace,
     union_ports,
 )
@@ -39,16 +41,16 @@ def check(ctx: Context) -> Iterator[Result]:
     inet = internet(ctx.config)
     for cls in ix.classes:
         exposed, total, parts = _exposure(ctx, cls, sensitive, inet)
-        for ep in ctx.endpoints_of(cls):
-            subject = ctx.endpoint_subject(ep)
+        for w in ctx.workloads_of(cls):
+            subject = w.subject
             if not exposed:
-                yield passed(subject, f"{ep.ref} admits no sensitive port from another namespace or the internet",
-                             ingress_policies=[p.ref for p in ix.policies_for(cls, "ingress")])
+                yield passed(subject, f"{w.ref} admits no sensitive port from another namespace or the internet",
+                             ingress_policies=[p.ref for p in ix.policies_for(cls, "ingress")], **w.evidence())
                 continue
-            yield fail(subject, f"{ep.ref} admits {_what(total, sensitive)} from {parts[0][0]}" if len(parts) == 1
-                       else f"{ep.ref} admits sensitive ports from other namespaces or the internet: "
+            yield fail(subject, f"{w.ref} admits {_what(total, sensitive)} from {parts[0][0]}" if len(parts) == 1
+                       else f"{w.ref} admits sensitive ports from other namespaces or the internet: "
                        + "; ".join(f"{ports_text(ports)} from {text}" for text, ports in parts),
-                       sensitive_ports=describe_ports(total), exposed_to=exposed)
+                       sensitive_ports=describe_ports(total), exposed_to=exposed, **w.evidence())
 
 
 def _exposure(ctx: Context, cls: PodClass, sensitive: IntervalSet,
@@ -79,25 +81,27 @@ def _exposure(ctx: Context, cls: PodClass, sensitive: IntervalSet,
             parts.append((f"every namespace, including namespaces created later ({', '.join(every_rules)})",
                           every_ns))
         by_ns: dict[str, dict[str, Any]] = {}
-        for src in ix.classes:
-            if src.namespace == cls.namespace:
-                continue
-            admits = class_admits(ix, cls, "ingress", src)
-            ports = intersect(union_ports(admits), sensitive)
-            if not ports:
-                continue
-            entry = by_ns.setdefault(src.namespace, {"ports": EMPTY, "sources": set(), "admitted_by": set(),
-                                                    "rules": set()})
-            entry["ports"] = union(entry["ports"], ports)
-            entry["sources"] |= {ctx.cluster.endpoints[i].ref for i in src.members}
-            entry["admitted_by"] |= {a.describe() for a in admits if intersect(a.ports, sensitive)}
-            entry["rules"] |= {a.where for a in admits if intersect(a.ports, sensitive)}
+        for p in ix.policies_for(cls, "ingress"):
+            for r in p.ingress:
+                ports = rule_port_set(r, cls.named_ports)
+                hit = intersect(ports, sensitive)
+                if not hit:
+                    continue
+                for src_ns, m in rule_sources(ix, p, r).items():
+                    if src_ns == cls.namespace:
+                        continue
+                    entry = by_ns.setdefault(src_ns, {"ports": EMPTY, "sources": set(), "admitted_by": set(),
+                                                      "rules": set()})
+                    entry["ports"] = union(entry["ports"], hit)
+                    entry["sources"] |= {c.id for c in m.classes}
+                    entry["admitted_by"] |= {admit_text(p, r, peer, ports, pd) for peer, pd in m.peers}
+                    entry["rules"].add(f"{p.ref} {r.field}")
         if by_ns:
             ns_ports: IntervalSet = EMPTY
             for e in by_ns.values():
                 ns_ports = union(ns_ports, e["ports"])
             total = union(total, ns_ports)
-            exposed["namespaces"] = {ns: {"ports": describe_ports(e["ports"]), "sources": sorted(e["sources"]),
+            exposed["namespaces"] = {ns: {"ports": describe_ports(e["ports"]), **_sources(ctx, e["sources"]),
                                           "admitted_by": sorted(e["admitted_by"])}
                                      for ns, e in sorted(by_ns.items())}
             ns_rules = sorted(set().union(*(e["rules"] for e in by_ns.values())))
@@ -110,6 +114,18 @@ def _exposure(ctx: Context, cls: PodClass, sensitive: IntervalSet,
                                    "admitted_by": [a.describe() for a in outside]}
             parts.append((f"the internet ({', '.join(a.where for a in outside)})", out_ports))
     return exposed, total, parts
+
+
+_LISTED = 50  # source pods listed per namespace; the count says how many there are
+
+
+def _sources(ctx: Context, class_ids: set[int]) -> dict[str, Any]:
+    eps = ctx.cluster.endpoints
+    refs = sorted(eps[i].ref for cid in class_ids for i in ctx.index.classes[cid].members)
+    out: dict[str, Any] = {"sources": refs[:_LISTED]}
+    if len(refs) > _LISTED:
+        out["sources_total"] = len(refs)
+    return out
 
 
 def _what(ports: IntervalSet, sensitive: IntervalSet) -> str:

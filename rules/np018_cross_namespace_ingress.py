@@ -1,11 +1,12 @@
 """NP018: pods that accept connections from pods of other namespaces, summarised per namespace pair.
 
 "Accept" is the destination's ingress side (what its own policies admit, `PairCache.ingress_ports`): a pod that
-is not ingress-isolated accepts from every namespace. For each destination namespace holding pods, every class
-of another namespace (system namespaces included) that some destination class admits is summed up per source
-namespace: the ports admitted, the ports also allowed by the source's egress today (the connection works end to
-end), the destination pods and the rules that admit them. One FAIL per destination namespace with such sources,
-one PASS per other namespace holding pods.
+is not ingress-isolated accepts from every namespace, which is said as such (with the pods), not enumerated
+per source namespace. For each isolated destination class, what each ingress rule matches in another namespace
+(system namespaces included; `rule_sources`) is summed up per source namespace: the ports admitted, the ports
+also allowed by the source's egress today (the connection works end to end), the destination pods and the
+rules that admit them. One FAIL per destination namespace with such sources, one PASS per other namespace
+holding pods.
 """
 
 from collections.abc import Iterator
@@ -14,46 +15,66 @@ from typing import Any
 from scanner.catalog import rule
 from scanner.context import Context
 from scanner.engine.exposure import (
-    class_admits,
+    admit_text,
     not_isolated_reason,
     ports_phrase,
+    rule_sources,
     selects_every_namespace,
-    union_ports,
 )
-from scanner.engine.index import PodClass
+from scanner.engine.index import PodClass, rule_port_set
 from scanner.findings import Result, fail, passed
-from scanner.intervals import EMPTY, describe_ports, subtract, union
+from scanner.intervals import EMPTY, describe_ports, intersect, subtract, union
 
 
 @rule("NP018")
 def check(ctx: Context) -> Iterator[Result]:
     ix, pairs = ctx.index, ctx.pairs
+    populated = [ns for ns, classes in ctx.classes_by_namespace.items() if classes]
     for ns, dst_classes in ctx.classes_by_namespace.items():
         subject = ctx.namespace_subject(ns)
         flows: dict[str, dict[str, Any]] = {}
         future: set[str] = set()
+        open_to_all: list[str] = []  # pods that are not ingress-isolated: every namespace reaches them
         for dst in dst_classes:
             reason = not_isolated_reason(ix, dst, "ingress")
             if reason is not None:
                 future.add(f"{_refs(ctx, dst)}: {reason}")
-            else:
-                future |= {f"{p.ref} {r.field}" for p in ix.policies_for(dst, "ingress") for r in p.rules("ingress")
-                           if r.peers is None or any(selects_every_namespace(x.namespace_selector) for x in r.peers)}
-            for src in ix.classes:
-                if src.namespace == ns:
-                    continue
-                admitted = pairs.ingress_ports(src, dst)
-                if not admitted:
-                    continue
-                admits = class_admits(ix, dst, "ingress", src) if reason is None else []
-                firm = admitted if reason else union_ports([a for a in admits if not a.plugin_dependent])
-                f = flows.setdefault(src.namespace, {"ports": EMPTY, "firm": EMPTY, "open": EMPTY, "to": set(),
-                                                     "by": set()})
-                f["ports"] = union(f["ports"], admitted)
-                f["firm"] = union(f["firm"], firm)
-                f["open"] = union(f["open"], pairs.ports(src, dst))
-                f["to"] |= {ctx.cluster.endpoints[i].ref for i in dst.members}
-                f["by"] |= {reason} if reason else {a.describe() for a in admits}
+                open_to_all += [ctx.cluster.endpoints[i].ref for i in dst.members]
+                continue
+            future |= {f"{p.ref} {r.field}" for p in ix.policies_for(dst, "ingress") for r in p.ingress
+                       if r.peers is None or any(selects_every_namespace(x.namespace_selector) for x in r.peers)}
+            to = {ctx.cluster.endpoints[i].ref for i in dst.members}
+            for p in ix.policies_for(dst, "ingress"):
+                for r in p.ingress:
+                    ports = rule_port_set(r, dst.named_ports)
+                    if not ports:
+                        continue
+                    for src_ns, m in rule_sources(ix, p, r).items():
+                        if src_ns == ns:
+                            continue
+                        f = flows.setdefault(src_ns, {"ports": EMPTY, "firm": EMPTY, "open": EMPTY, "to": set(),
+                                                      "by": set()})
+                        f["ports"] = union(f["ports"], ports)
+                        if m.selector:
+                            f["firm"] = union(f["firm"], ports)
+                        if m.egress_open:
+                            f["open"] = union(f["open"], ports)
+                        else:
+                            for profile in m.egress_profiles:
+                                f["open"] = union(f["open"], intersect(pairs.egress_of(profile, dst), ports))
+                        f["to"] |= to
+                        f["by"] |= {admit_text(p, r, peer, ports, pd) for peer, pd in m.peers}
+        others = [x for x in populated if x != ns]
+        if open_to_all and others:
+            listed = ", ".join(sorted(open_to_all)[:_LISTED]) + (
+                f" +{len(open_to_all) - _LISTED} more" if len(open_to_all) > _LISTED else "")
+            message = (f"pods of {ns} that are not isolated for ingress accept connections from every namespace "
+                       f"({len(others)} other namespace(s) with pods, and namespaces created later): {listed}")
+            if flows:
+                message += "; isolated pods " + _flows_message(flows)
+            yield fail(subject, message, every_namespace=sorted(future), not_isolated=sorted(open_to_all),
+                       sources=_sources(flows))
+            continue
         if not flows and not future:
             yield passed(subject, f"no pod of {ns} accepts connections from pods of other namespaces")
             continue
@@ -62,18 +83,27 @@ def check(ctx: Context) -> Iterator[Result]:
                                 "admit(s) every namespace, including namespaces created later", sources={},
                        every_namespace=sorted(future))
             continue
-        grouped: dict[str, list[str]] = {}
-        for src_ns, f in sorted(flows.items()):
-            grouped.setdefault(_flow_text(f), []).append(src_ns)
-        summary = "; ".join(f"{', '.join(names)} ({text})" for text, names in grouped.items())
-        message = f"pods of {ns} accept connections from {len(flows)} other namespace(s): {summary}"
+        message = f"pods of {ns} accept connections from {len(flows)} other namespace(s): {_flows_message(flows)}"
         if future:
             message += "; some admit every namespace, including namespaces created later"
-        yield fail(subject, message, every_namespace=sorted(future), sources={
-            src: {"ports": describe_ports(f["ports"]), "allowed_end_to_end": describe_ports(f["open"]),
+        yield fail(subject, message, every_namespace=sorted(future), sources=_sources(flows))
+
+
+_LISTED = 20  # pods named in a message; the evidence lists them all
+
+
+def _flows_message(flows: dict[str, dict[str, Any]]) -> str:
+    grouped: dict[str, list[str]] = {}
+    for src_ns, f in sorted(flows.items()):
+        grouped.setdefault(_flow_text(f), []).append(src_ns)
+    return "; ".join(f"{', '.join(names)} ({text})" for text, names in grouped.items())
+
+
+def _sources(flows: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {src: {"ports": describe_ports(f["ports"]), "allowed_end_to_end": describe_ports(f["open"]),
                   "plugin_dependent_ports": describe_ports(subtract(f["ports"], f["firm"])),
                   "destinations": sorted(f["to"]), "admitted_by": sorted(f["by"])}
-            for src, f in sorted(flows.items())})
+            for src, f in sorted(flows.items())}
 
 
 def _flow_text(f: dict[str, Any]) -> str:

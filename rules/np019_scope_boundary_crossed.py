@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from scanner.catalog import rule
-from scanner.context import Context
+from scanner.context import Context, Workload
 from scanner.engine.analysis import ALL_ADDRESSES, cidr_set
 from scanner.engine.exposure import (
     PossibleMatch,
@@ -62,23 +62,33 @@ def check(ctx: Context) -> Iterator[Result]:
         ext: dict[str, list[dict[str, Any]]] = {
             "external_inbound": _external(ctx, cls, "ingress", external, inet, trusted),
             "external_outbound": _external(ctx, cls, "egress", external, inet, trusted)}
-        for i in cls.members:
-            ep = eps[i]
-            subject = ctx.endpoint_subject(ep)
-            node_local = _node_local(ctx, i, out_eps if ep.host_network else out_host)
+        for w in ctx.workloads_of(cls):
+            subject, ep = w.subject, w.endpoints[0]
+            node_local = _merged_node_local(ctx, w, out_eps if ep.host_network else out_host)
             if not any(flows.values()) and not any(ext.values()) and not node_local:
-                yield passed(subject, f"{ep.ref} (in scope {scope.name!r}) neither accepts nor opens connections "
+                yield passed(subject, f"{w.ref} (in scope {scope.name!r}) neither accepts nor opens connections "
                                       "across the scope boundary",
                              ingress_policies=[p.ref for p in ix.policies_for(cls, "ingress")],
-                             egress_policies=[p.ref for p in ix.policies_for(cls, "egress")])
+                             egress_policies=[p.ref for p in ix.policies_for(cls, "egress")], **w.evidence())
                 continue
-            evidence: dict[str, Any] = {"scope": scope.to_json(), **flows, **ext, "node_local": node_local}
+            evidence: dict[str, Any] = {"scope": scope.to_json(), **flows, **ext, "node_local": node_local,
+                                        **w.evidence()}
             policies = sorted({p for v in (*flows.values(), *ext.values()) for f in v for p in f["policies"]})
             plugin = any(f.get("plugin_dependent") for v in flows.values() for f in v)
             evidence["policies"] = policies
             if plugin:
                 evidence["notes"] = [_PD_NOTE]
-            yield fail(subject, _message(ep.ref, scope.name, flows, ext, node_local), **evidence)
+            yield fail(subject, _message(w.ref, scope.name, flows, ext, node_local), **evidence)
+
+
+def _merged_node_local(ctx: Context, w: Workload, candidates: list[int]) -> list[dict[str, Any]]:
+    """`_node_local` over the pods of a workload, each peer once."""
+    index_of = {id(e): i for i, e in enumerate(ctx.cluster.endpoints)}
+    seen: dict[str, dict[str, Any]] = {}
+    for ep in w.endpoints:
+        for entry in _node_local(ctx, index_of[id(ep)], candidates):
+            seen.setdefault(str(sorted(entry.items())), entry)
+    return list(seen.values())
 
 
 def _node_local(ctx: Context, i: int, candidates: list[int]) -> list[dict[str, Any]]:

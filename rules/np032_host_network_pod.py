@@ -6,6 +6,7 @@ fails; hostNetwork inside them and ordinary pods pass.
 """
 
 from collections.abc import Iterator
+from typing import Any
 
 from scanner.catalog import rule
 from scanner.context import Context
@@ -17,18 +18,22 @@ def check(ctx: Context) -> Iterator[Result]:
     if not ctx.cluster.endpoints:
         yield not_applicable("no pod or workload in the input")
         return
-    for ep in ctx.cluster.endpoints:
-        subject = ctx.endpoint_subject(ep)
-        if not ep.host_network:
-            yield passed(subject, f"{ep.ref} uses the pod network")
-        elif ctx.is_system(ep.namespace):
-            yield passed(subject, f"{ep.ref} uses the host network in the system namespace {ep.namespace}, "
-                                  "where that is allowed")
-        else:
-            ports = [f"{port}/{proto}" for proto, port in ep.host_ports]
-            yield fail(subject, f"{ep.ref} uses the host network (hostNetwork: true) in {ep.namespace}, which is "
-                                "not a system namespace: no NetworkPolicy can select or protect it, and its "
-                                "ports listen on the node's addresses"
-                                + (f" ({', '.join(ports)})" if ports else ""),
-                       host_ports=ports, node=ep.node,
-                       system_namespaces=list(ctx.config.system_namespaces))
+    for cls in ctx.index.classes:
+        for w in ctx.workloads_of(cls):
+            ep = w.endpoints[0]
+            if not ep.host_network:
+                yield passed(w.subject, f"{w.ref} uses the pod network", **w.evidence())
+            elif ctx.is_system(ep.namespace):
+                yield passed(w.subject, f"{w.ref} uses the host network in the system namespace {ep.namespace}, "
+                                        "where that is allowed", **w.evidence())
+            else:
+                ports = sorted({f"{port}/{proto}" for e in w.endpoints for proto, port in e.host_ports})
+                nodes = sorted({e.node for e in w.endpoints if e.node})
+                more: dict[str, Any] = {"nodes": nodes} if len(nodes) > 1 else {}
+                yield fail(w.subject, f"{w.ref} uses the host network (hostNetwork: true) in {ep.namespace}, which "
+                                      "is not a system namespace: no NetworkPolicy can select or protect it, and "
+                                      "its ports listen on the node's addresses"
+                                      + (f" ({', '.join(ports)})" if ports else ""),
+                           host_ports=ports, node=nodes[0] if len(nodes) == 1 else None,
+                           **more,
+                           system_namespaces=list(ctx.config.system_namespaces), **w.evidence())

@@ -102,16 +102,17 @@ def check(ctx: Context) -> Iterator[Result]:
     space = subtract(public_addresses(), cidr_set(list(ctx.config.trusted_cidrs)))
     for svc in exposed:
         yield _service(ctx, svc, space)
-    for i, ep in host_ports:
-        cls = ctx.index.class_for(i)
-        subject = ctx.endpoint_subject(ep)
-        open_ = [(f"{port}/{proto}", why) for proto, port in ep.host_ports
-                 if (why := _exposure(ctx, cls, proto, port, space))]
-        ports = [f"{port}/{proto}" for proto, port in ep.host_ports]
-        if open_:
-            yield fail(subject, f"{ep.ref} listens on node port(s) {', '.join(p for p, _ in open_)} of every node "
-                                f"it runs on and accepts any source there: {open_[0][1]}",
-                       host_ports=ports, exposed=[{"port": p, "reason": w} for p, w in open_])
-        else:
-            yield passed(subject, f"{ep.ref} uses hostPort(s) {', '.join(ports)} but is ingress-isolated and "
-                                  "admits no public source on them", host_ports=ports)
+    for cid in sorted({ctx.index.class_of[i] for i, _ in host_ports}):
+        cls = ctx.index.classes[cid]
+        for w in ctx.workloads([i for i in cls.members if cluster.endpoints[i].host_ports]):
+            pairs = sorted({hp for e in w.endpoints for hp in e.host_ports})
+            open_ = [(f"{port}/{proto}", why) for proto, port in pairs
+                     if (why := _exposure(ctx, cls, proto, port, space))]
+            ports = [f"{port}/{proto}" for proto, port in pairs]
+            if open_:
+                yield fail(w.subject, f"{w.ref} listens on node port(s) {', '.join(p for p, _ in open_)} of every "
+                                      f"node it runs on and accepts any source there: {open_[0][1]}",
+                           host_ports=ports, exposed=[{"port": p, "reason": r} for p, r in open_], **w.evidence())
+            else:
+                yield passed(w.subject, f"{w.ref} uses hostPort(s) {', '.join(ports)} but is ingress-isolated and "
+                                        "admits no public source on them", host_ports=ports, **w.evidence())

@@ -430,11 +430,13 @@ def cmd_scan(args: argparse.Namespace) -> int:
         raise InputError("give -o DIR or --archive-dir DIR, not both", field="--archive-dir")
     if not (args.output_dir or args.archive_dir) and (len(formats) > 1 or formats == ["pdf"]):
         raise InputError("several formats, or pdf, need -o DIR", field="--format")
-    config = load_config(args.config)
-    catalog = _catalog(args.rules_dir)
+    from scanner.phases import phase
     from scanner.resources import bundled
 
-    frameworks = load_frameworks(bundled("rules") / "frameworks", set(catalog.rules))
+    with phase("catalog"):
+        config = load_config(args.config)
+        catalog = _catalog(args.rules_dir)
+        frameworks = load_frameworks(bundled("rules") / "frameworks", set(catalog.rules))
     wanted = []
     for name in [n.strip() for item in args.framework for n in item.split(",") if n.strip()]:
         matches = [k for k in frameworks if k == name or k.startswith(name + "-") or k.startswith(name)]
@@ -446,11 +448,14 @@ def cmd_scan(args: argparse.Namespace) -> int:
         raise InputError("PolicyReports are published to the cluster that was scanned: use with a live cluster",
                          field="--publish-policyreports")
     progress = _progress(args)
-    raw = _collect_raw(args, list(args.namespace), progress, getattr(args, "default_namespace", None))
+    with phase("read input"):
+        raw = _collect_raw(args, list(args.namespace), progress, getattr(args, "default_namespace", None))
     for w in raw.warnings:
         log.warning("%s", w)
-    cluster = parse(raw)
-    index = Index(cluster)
+    with phase("model"):
+        cluster = parse(raw)
+    with phase("index"):
+        index = Index(cluster, config.label_keys())
     for ip in cluster.invalid_policies:  # also NP026 findings; said here so a CI log shows them at once
         for pr in ip.problems:
             print(f"netpol-audit: warning: {ip.source.describe() if ip.source else 'input'}: NetworkPolicy "
@@ -472,7 +477,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
         result["remediation"] = remediate(ctx, raw, result, args.fix_dir,
                                           lambda c: build_result(c, catalog, frameworks, opts))
     # Every output renders from the canonical JSON form, exactly as `report --from` does.
-    result = orjson.loads(orjson.dumps(result, option=orjson.OPT_SORT_KEYS))
+    with phase("canonical form"):
+        result = orjson.loads(orjson.dumps(result, option=orjson.OPT_SORT_KEYS))
     if args.archive_dir:
         args.output_dir = _archive_run(args, raw, result)
     if args.output_dir:
@@ -481,7 +487,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
             out.mkdir(parents=True, exist_ok=True)
             for f in formats:
                 progress.update(f"writing {f}")
-                write_format(f, result, str(out / f"netpol-audit.{FORMATS[f][1]}"))
+                with phase(f"write {f}"):
+                    write_format(f, result, str(out / f"netpol-audit.{FORMATS[f][1]}"))
             progress.done()
         except OSError as e:
             raise InputError(f"cannot write: {e.strerror or e}", file=str(out)) from None

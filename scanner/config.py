@@ -68,6 +68,12 @@ class Config:
     node_cidrs: tuple[str, ...] = ()
     waivers: tuple[Waiver, ...] = ()
 
+    def label_keys(self) -> frozenset[str]:
+        """Pod label keys this configuration reads (the scope's podSelector): the engine keys classes on them."""
+        if self.scope is None or self.scope.pod_selector is None:
+            return frozenset()
+        return self.scope.pod_selector.keys()
+
     def to_json(self) -> dict[str, Any]:
         return {"path": self.path, "system_namespaces": list(self.system_namespaces),
                 "scope": self.scope.to_json() if self.scope else None,

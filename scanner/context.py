@@ -5,8 +5,10 @@ so nothing global needs patching in tests."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from scanner.config import Config
 from scanner.engine import Index
@@ -25,6 +27,36 @@ class PluginInfo:
     evidence: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """The pods of one class that belong to one workload (or one bare pod, or one template): the subject of
+    the per-pod rules, so that 30 replicas make one finding, not 30."""
+
+    subject: Subject
+    endpoints: tuple[Endpoint, ...]
+
+    @property
+    def grouped(self) -> bool:
+        return self.subject.kind != self.endpoints[0].kind
+
+    @property
+    def ref(self) -> str:
+        """What messages call it: `ns/pod`, `ns/Kind/name` for a template, `ns/Kind/name (N pods)`."""
+        if not self.grouped:
+            return self.endpoints[0].ref
+        n = len(self.endpoints)
+        return f"{self.subject.namespace}/{self.subject.kind}/{self.subject.name} ({n} pod{'' if n == 1 else 's'})"
+
+    def evidence(self) -> dict[str, Any]:
+        if not self.grouped:
+            return {}
+        names = sorted(ep.name for ep in self.endpoints)
+        return {"pods": names[:_LISTED_PODS], "pod_count": len(names)}
+
+
+_LISTED_PODS = 20
+
+
 @dataclass(frozen=True)
 class Context:
     cluster: Cluster
@@ -35,6 +67,12 @@ class Context:
     collection_problems: tuple[dict[str, str | None], ...] = ()
     plugin: PluginInfo = field(default_factory=lambda: PluginInfo(None, None))
 
+    def __post_init__(self) -> None:
+        # Classes are keyed on the label keys selectors read; a configured scope's podSelector reads labels too.
+        keys = self.config.label_keys()
+        if not keys <= self.index.label_keys:
+            object.__setattr__(self, "index", Index(self.cluster, self.index.extra_keys | keys))
+
     @cached_property
     def pairs(self) -> PairCache:
         return PairCache(self.index)
@@ -44,6 +82,25 @@ class Context:
     @staticmethod
     def endpoint_subject(ep: Endpoint) -> Subject:
         return Subject(ep.kind, ep.namespace, ep.name)
+
+    @staticmethod
+    def workload_subject(ep: Endpoint) -> Subject:
+        """A pod's workload (`Endpoint.owner`) when it has one, else the pod or template itself."""
+        if ep.owner is not None:
+            return Subject(ep.owner[0], ep.namespace, ep.owner[1])
+        return Subject(ep.kind, ep.namespace, ep.name)
+
+    def workloads(self, members: Iterable[int]) -> list[Workload]:
+        """Endpoints (indices) grouped by workload, in order of first appearance."""
+        eps = self.cluster.endpoints
+        groups: dict[Subject, list[Endpoint]] = {}
+        for i in members:
+            ep = eps[i]
+            groups.setdefault(self.workload_subject(ep), []).append(ep)
+        return [Workload(s, tuple(v)) for s, v in groups.items()]
+
+    def workloads_of(self, cls: PodClass) -> list[Workload]:
+        return self.workloads(cls.members)
 
     @staticmethod
     def policy_subject(p: Policy) -> Subject:
@@ -83,6 +140,7 @@ class Context:
         for ep in c.endpoints:
             if ep.source:
                 out[self.endpoint_subject(ep).ref] = ep.source
+                out.setdefault(self.workload_subject(ep).ref, ep.source)
         for p in c.policies:
             if p.source:
                 out[self.policy_subject(p).ref] = p.source

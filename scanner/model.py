@@ -71,6 +71,10 @@ class Endpoint:
     source: Source | None = None
     namespace_defaulted: bool = False
     host_ip: str | None = None
+    # The workload a pod belongs to, (kind, name): its controller, with a ReplicaSet named after a Deployment
+    # (pod-template-hash) and a Job named after a CronJob in the input taken up to them. None: a bare pod,
+    # or a template (which is the workload itself).
+    owner: tuple[str, str] | None = None
 
     @property
     def ref(self) -> str:

@@ -9,6 +9,7 @@ It must not evaluate reachability.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import logging
 import re
@@ -420,6 +421,20 @@ def _owner(raw: RawObject) -> tuple[str, str] | None:
     return chosen["kind"], chosen["name"]
 
 
+def _pod_owner(raw: RawObject, labels: dict[str, str]) -> tuple[str, str] | None:
+    """The workload of a pod from its controller reference: a ReplicaSet `<deployment>-<pod-template-hash>`
+    stands for its Deployment (as `kubectl` and every dashboard show it)."""
+    owner = _owner(raw)
+    if owner is None:
+        return None
+    kind, name = owner
+    if kind == "ReplicaSet":
+        h = labels.get("pod-template-hash")
+        if h and name.endswith("-" + h) and len(name) > len(h) + 1:
+            return "Deployment", name[: -len(h) - 1]
+    return kind, name
+
+
 def _key(raw: RawObject) -> tuple[str, str, str, str]:
     md = raw.obj["metadata"]
     return (api_group(str(raw.obj.get("apiVersion", ""))), raw.obj["kind"], md.get("namespace") or "", md["name"])
@@ -468,9 +483,10 @@ def parse(snap: RawSnapshot) -> Cluster:
             named, host_network, host_ports = _pod_spec_parts(raw, spec, "spec")
             ips, phase, host_ip = _pod_ips(raw, obj.get("status"))
             node = spec.get("nodeName") if isinstance(spec, dict) else None
-            ep = Endpoint(md["namespace"], md["name"], "Pod", _labels(raw, md.get("labels"), "metadata.labels"),
-                          named, host_network, ips, node if isinstance(node, str) else None, phase, host_ports,
-                          raw.source, raw.namespace_defaulted, host_ip)
+            labels = _labels(raw, md.get("labels"), "metadata.labels")
+            ep = Endpoint(md["namespace"], md["name"], "Pod", labels, named, host_network, ips,
+                          node if isinstance(node, str) else None, phase, host_ports, raw.source,
+                          raw.namespace_defaulted, host_ip, _pod_owner(raw, labels))
             pods.append((raw, ep))
         elif kind in WORKLOAD_KINDS:
             workloads[(md["namespace"], kind, md["name"])] = raw
@@ -529,6 +545,11 @@ def parse(snap: RawSnapshot) -> Cluster:
 
     endpoints: list[Endpoint] = []
     ignored: list[Ignored] = []
+    for k, (raw, ep) in enumerate(pods):
+        if ep.owner is not None and ep.owner[0] == "Job":
+            top = parent(ep.namespace, "Job", ep.owner[1], {})  # a Job a CronJob of the input made
+            if top is not None and top[1] == "CronJob":
+                pods[k] = (raw, dataclasses.replace(ep, owner=("CronJob", top[2])))
     for _, ep in pods:
         if ep.phase in FINISHED_PHASES:
             ignored.append(Ignored(ep, f"phase {ep.phase}: a finished pod holds no IP"))

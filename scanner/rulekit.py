@@ -52,19 +52,19 @@ def check_default_deny(ctx: Context, direction: Direction) -> Iterator[Result]:
 
 
 def check_pod_isolation(ctx: Context, direction: Direction) -> Iterator[Result]:
-    """NP004/NP005: one result per pod; "selected by no policy affecting the direction" is the failure (a
+    """NP004/NP005: one result per workload (per pod for bare pods); "selected by no policy affecting the direction" is the failure (a
     selected hostNetwork pod is NP009's business, not this rule's)."""
     word = "ingress" if direction == "ingress" else "egress"
     for cls in ctx.index.classes:
         policies = ctx.index.policies_for(cls, direction)
-        for ep in ctx.endpoints_of(cls):
-            subject = ctx.endpoint_subject(ep)
+        for w in ctx.workloads_of(cls):
             if policies:
-                yield passed(subject, f"selected for {word} by {', '.join(p.ref for p in policies)}",
-                             policies=[p.ref for p in policies])
+                yield passed(w.subject, f"selected for {word} by {', '.join(p.ref for p in policies)}",
+                             policies=[p.ref for p in policies], **w.evidence())
             elif direction == "ingress":
-                yield fail(subject, f"{ep.ref} is selected by no policy affecting Ingress: every source, in or "
-                                    "out of the cluster, may connect to it on every port")
+                yield fail(w.subject, f"{w.ref} is selected by no policy affecting Ingress: every source, in or "
+                                      "out of the cluster, may connect to it on every port", **w.evidence())
             else:
-                yield fail(subject, f"{ep.ref} is selected by no policy affecting Egress: it may connect to "
-                                    "any destination, the internet and the cloud metadata endpoint included")
+                yield fail(w.subject, f"{w.ref} is selected by no policy affecting Egress: it may connect to "
+                                      "any destination, the internet and the cloud metadata endpoint included",
+                           **w.evidence())

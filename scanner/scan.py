@@ -38,6 +38,7 @@ from scanner.findings import (
 from scanner.intervals import describe_ports
 from scanner.mapping import Framework, evaluate
 from scanner.model import Rule
+from scanner.phases import phase
 from scanner.progress import QUIET, Progress
 
 log = logging.getLogger(__name__)
@@ -115,7 +116,8 @@ def build_result(ctx: Context, catalog: Catalog, frameworks: dict[str, Framework
         catalog.resolve(w.rule)  # an unknown rule in a waiver is a configuration error
     selected = {k: v for k, v in frameworks.items() if not opts.frameworks or k in opts.frameworks}
     controls = _controls(selected)
-    results = run_rules(ctx, catalog, progress)
+    with phase("rules"):
+        results = run_rules(ctx, catalog, progress)
     waiver_use: dict[int, int] = {i: 0 for i in range(len(ctx.config.waivers))}
     findings: list[dict[str, Any]] = []
     for rid, rs in results.items():
@@ -196,6 +198,9 @@ def build_result(ctx: Context, catalog: Catalog, frameworks: dict[str, Framework
                       "namespaces": len(ctx.cluster.namespaces), "policies": len(ctx.cluster.policies),
                       "invalid_policies": len(ctx.cluster.invalid_policies)},
     }
+    with phase("namespace matrix"):
+        matrix = [{"from": a, "to": b, "ports": describe_ports(ports)}
+                  for (a, b), ports in namespace_matrix(ctx.index, ctx.pairs).items()]
     finished = dt.datetime.now(tz=dt.UTC).replace(microsecond=0) if opts.started_at is None else started
     not_evaluated = [{"kind": o.kind, "namespace": o.namespace, "name": o.name, "reason": "kind not modelled"}
                      for o in ctx.cluster.other_policies]
@@ -227,9 +232,7 @@ def build_result(ctx: Context, catalog: Catalog, frameworks: dict[str, Framework
             "statement": _coverage_statement(ctx),
         },
         "inventory": inventory(ctx),
-        "matrix": {"level": "namespace", "entries": [
-            {"from": a, "to": b, "ports": describe_ports(ports)}
-            for (a, b), ports in namespace_matrix(ctx.index, ctx.pairs).items()]},
+        "matrix": {"level": "namespace", "entries": matrix},
         "rules": [catalog.meta(r).to_json() for r in catalog.rules],
     }
 
@@ -254,13 +257,17 @@ def inventory(ctx: Context) -> dict[str, Any]:
             "host_network": sum(1 for c in classes if c.host_network),
             "policies": len(ctx.index.policies_by_ns.get(name, [])),
         })
+    selected: dict[int, int] = {}
+    for c in ctx.index.classes:
+        for p in ctx.index.selecting(c):
+            selected[id(p)] = selected.get(id(p), 0) + len(c.members)
     policies = []
     for p in ctx.cluster.policies:
         policies.append({
             "namespace": p.namespace, "name": p.name, "pod_selector": p.pod_selector.describe(),
             "policy_types": sorted(p.policy_types), "policy_types_explicit": p.policy_types_explicit,
             "ingress": [_rule_json(r) for r in p.ingress], "egress": [_rule_json(r) for r in p.egress],
-            "selected": sum(len(c.members) for c in ctx.index.classes if p in ctx.index.selecting(c)),
+            "selected": selected.get(id(p), 0),
             "location": _location(ctx, f"NetworkPolicy/{p.namespace}/{p.name}"),
         })
     invalid = [{"namespace": p.namespace, "name": p.name,

@@ -164,6 +164,54 @@ def address_admits(index: Index, cls: PodClass, direction: Direction, addresses:
     return out
 
 
+@dataclass(slots=True)
+class SourceMatch:
+    """What one rule's peers match in one namespace (as sources on ingress, destinations on egress)."""
+
+    classes: list[PodClass]
+    selector: bool  # some class matched through a selector peer (not only an ipBlock: not plugin-dependent)
+    peers: set[tuple[str, bool]]  # (Admit.peer, Admit.plugin_dependent) of the peer each class matched
+    egress_open: bool  # some class is not egress-isolated
+    egress_profiles: set[tuple[Policy, ...]]  # egress policies of the egress-isolated ones
+
+
+def rule_sources(index: Index, policy: Policy, rule: Rule) -> dict[str, SourceMatch]:
+    """The classes `rule` of `policy` matches, summarised per namespace (`class_admits` per class, grouped),
+    computed once per rule and index."""
+    memo = index.memo.setdefault("rule_sources", {})
+    key = (id(policy), id(rule))
+    got: dict[str, SourceMatch] | None = memo.get(key)
+    if got is not None:
+        return got
+    got = {}
+    peer_sets = [] if rule.peers is None else [(x, index.peer_classes(policy, x)) for x in rule.peers]
+    for cid in sorted(index.rule_classes(policy, rule)):
+        cls = index.classes[cid]
+        if rule.peers is None:
+            hit: Peer | None = None
+        else:
+            matching = [x for x, ids in peer_sets if cid in ids]
+            hit = next((m for m in matching if m.ip_block is None), matching[0])
+        pd = hit is not None and hit.ip_block is not None
+        m = got.get(cls.namespace)
+        if m is None:
+            m = got[cls.namespace] = SourceMatch([], False, set(), False, set())
+        m.classes.append(cls)
+        m.selector = m.selector or not pd
+        m.peers.add((_peer_text(rule, hit), pd))
+        if index.isolated(cls, "egress"):
+            m.egress_profiles.add(index.policies_for(cls, "egress"))
+        else:
+            m.egress_open = True
+    memo[key] = got
+    return got
+
+
+def admit_text(policy: Policy, rule: Rule, peer: str, ports: IntervalSet, plugin_dependent: bool) -> str:
+    """`Admit.describe` without building an Admit."""
+    return Admit(policy, rule, ports, peer, plugin_dependent).describe()
+
+
 def union_ports(admits: list[Admit]) -> IntervalSet:
     out: IntervalSet = EMPTY
     for a in admits:

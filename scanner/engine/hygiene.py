@@ -111,7 +111,7 @@ def namespaces_matching(index: Index, selector: LabelSelector) -> list[str]:
 
 def peer_classes(index: Index, policy: Policy, peer: Peer) -> list[PodClass]:
     """Classes a selector peer of `policy` matches (never hostNetwork ones, per the engine)."""
-    return [c for c in index.classes if index.peer_matches_class(policy, peer, c)]
+    return [index.classes[i] for i in sorted(index.peer_classes(policy, peer))]
 
 
 def classes_matching_pod_selector(index: Index, selector: LabelSelector,

@@ -1,16 +1,22 @@
 """Equivalence classes, policy selection and the matching primitives of the engine.
 
-Pods (and workload templates) with the same namespace, labels, named ports, hostNetwork flag and the same set
-of policy ipBlocks containing their IPs are indistinguishable to every NetworkPolicy, so the engine works on
-classes and its cost follows distinct shapes, not pod count. Everything here is read-only after
-construction; results are cached per class.
+Pods (and workload templates) with the same namespace, the same values of the label keys that some selector
+looks at, the same named ports, hostNetwork flag and set of policy ipBlocks containing their IPs are
+indistinguishable to every NetworkPolicy, so the engine works on classes and its cost follows distinct shapes,
+not pod count. Labels no selector reads (pod-template-hash, a StatefulSet's pod-name, controller-uid) do not
+split classes. `PodClass.labels` holds only the keyed labels; explanations print an endpoint's own labels.
+
+Policies are bucketed by namespace; the classes each rule's peers match are computed once, per namespace and
+selector, and cached (`rule_classes`). Everything here is read-only after construction.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from scanner.intervals import (
     ALL_PORTS,
@@ -25,6 +31,27 @@ from scanner.intervals import (
     union,
 )
 from scanner.model import Cluster, Direction, Endpoint, IPBlock, NamedPort, Peer, Policy, PortSpec, Rule
+from scanner.selectors import LabelSelector
+
+# Label keys read outside NetworkPolicy selectors: cluster DNS detection (`k8s-app: kube-dns`).
+ALWAYS_KEYED = frozenset({"k8s-app"})
+
+
+def _referenced_keys(cluster: Cluster) -> set[str]:
+    """Every pod label key that a selector of the input reads: policy and peer podSelectors, Service
+    selectors, and the keys the engine itself looks at."""
+    keys: set[str] = set(ALWAYS_KEYED)
+    seen: set[LabelSelector] = set()
+    for p in cluster.policies:
+        sels = [p.pod_selector] + [peer.pod_selector for r in (*p.ingress, *p.egress) for peer in r.peers or ()
+                                   if peer.pod_selector is not None]
+        for sel in sels:
+            if sel not in seen:
+                seen.add(sel)
+                keys |= sel.keys()
+    for svc in cluster.services:
+        keys.update(svc.selector or ())
+    return keys
 
 
 @dataclass(slots=True)
@@ -33,7 +60,7 @@ class PodClass:
 
     id: int
     namespace: str
-    labels: dict[str, str]
+    labels: dict[str, str]  # only the label keys some selector reads (Index.label_keys)
     named_ports: tuple[NamedPort, ...]
     host_network: bool
     ip_blocks: frozenset[int]  # ids (Index.blocks) of the policy ipBlocks containing one of its IPs
@@ -46,7 +73,8 @@ Subject = PodClass  # what a peer is matched against
 class Index:
     """The read-only index every query and rule uses."""
 
-    def __init__(self, cluster: Cluster) -> None:
+    def __init__(self, cluster: Cluster, extra_keys: Iterable[str] = ()) -> None:
+        """`extra_keys`: label keys read outside policies (a configured scope's podSelector)."""
         self.cluster = cluster
         self.ns_labels = {name: ns.labels for name, ns in cluster.namespaces.items()}
         self.policies_by_ns: dict[str, list[Policy]] = defaultdict(list)
@@ -59,22 +87,35 @@ class Index:
                 for peer in r.peers or ():
                     if peer.ip_block is not None and peer.ip_block not in self.blocks:
                         self.blocks[peer.ip_block] = len(self.blocks)
+        self.extra_keys = frozenset(extra_keys)
+        self.label_keys = frozenset(_referenced_keys(cluster)) | self.extra_keys
         self.classes: list[PodClass] = []
         self.class_of: list[int] = []
+        self.classes_by_ns: dict[str, list[PodClass]] = defaultdict(list)
+        keyset = self.label_keys
         keys: dict[tuple[object, ...], int] = {}
+        no_blocks: frozenset[int] = frozenset()
         for i, ep in enumerate(cluster.endpoints):
-            sig = self._block_signature(ep)
-            key = (ep.namespace, tuple(sorted(ep.labels.items())), ep.named_ports, ep.host_network, sig)
+            sig = self._block_signature(ep) if ep.ips and self.blocks else no_blocks
+            labels = tuple(sorted([kv for kv in ep.labels.items() if kv[0] in keyset]))
+            key = (ep.namespace, labels, ep.named_ports, ep.host_network, sig)
             cid = keys.get(key)
             if cid is None:
                 cid = len(self.classes)
                 keys[key] = cid
-                self.classes.append(PodClass(cid, ep.namespace, ep.labels, ep.named_ports, ep.host_network, sig))
+                cls = PodClass(cid, ep.namespace, dict(labels), ep.named_ports, ep.host_network, sig)
+                self.classes.append(cls)
+                self.classes_by_ns[ep.namespace].append(cls)
             self.classes[cid].members.append(i)
             self.class_of.append(cid)
         self._by_ref = {ep.ref: i for i, ep in enumerate(cluster.endpoints)}
         self._selected: dict[int, tuple[Policy, ...]] = {}
         self._by_direction: dict[tuple[int, str], tuple[Policy, ...]] = {}
+        self._ns_selected: dict[LabelSelector, tuple[str, ...]] = {}
+        self._pod_selected: dict[tuple[str, LabelSelector | None], tuple[int, ...]] = {}
+        self._rule_classes: dict[tuple[int, int], frozenset[int]] = {}
+        self._all_classes: frozenset[int] | None = None
+        self.memo: dict[str, dict[Any, Any]] = {}  # per-index caches of derived views (engine modules)
 
     def _block_signature(self, ep: Endpoint) -> frozenset[int]:
         if not ep.ips or not self.blocks:
@@ -113,6 +154,57 @@ class Index:
         """Isolated: some valid policy affecting `direction` selects it, and it is not hostNetwork (a
         hostNetwork pod is never counted as protected)."""
         return not cls.host_network and bool(self.policies_for(cls, direction))
+
+    # --- classes matched by peers (cached) ------------------------------------------------------------------
+
+    def namespaces_matching(self, selector: LabelSelector) -> tuple[str, ...]:
+        """Namespaces (of the input) whose labels a namespaceSelector matches."""
+        got = self._ns_selected.get(selector)
+        if got is None:
+            got = tuple(n for n, labels in self.ns_labels.items() if selector.matches(labels))
+            self._ns_selected[selector] = got
+        return got
+
+    def _pod_classes(self, namespace: str, selector: LabelSelector | None) -> tuple[int, ...]:
+        """Non-hostNetwork classes of `namespace` that a podSelector (None: every pod) matches."""
+        key = (namespace, selector)
+        got = self._pod_selected.get(key)
+        if got is None:
+            got = tuple(c.id for c in self.classes_by_ns.get(namespace, ())
+                        if not c.host_network and (selector is None or selector.matches(c.labels)))
+            self._pod_selected[key] = got
+        return got
+
+    def peer_classes(self, policy: Policy, peer: Peer) -> set[int]:
+        """Ids of the classes `peer` of `policy` matches (`peer_matches_class` over every class)."""
+        if peer.ip_block is not None:
+            bid = self.blocks[peer.ip_block]
+            return {c.id for c in self.classes if bid in c.ip_blocks}
+        namespaces = ((policy.namespace,) if peer.namespace_selector is None
+                      else self.namespaces_matching(peer.namespace_selector))
+        out: set[int] = set()
+        for ns in namespaces:
+            out.update(self._pod_classes(ns, peer.pod_selector))
+        return out
+
+    def all_classes(self) -> frozenset[int]:
+        if self._all_classes is None:
+            self._all_classes = frozenset(range(len(self.classes)))
+        return self._all_classes
+
+    def rule_classes(self, policy: Policy, rule: Rule) -> frozenset[int]:
+        """Ids of the classes a rule's peers match (`rule_matches_class` over every class), cached per rule."""
+        got = self._rule_classes.get((id(policy), id(rule)))
+        if got is None:
+            if rule.peers is None:
+                got = self.all_classes()
+            else:
+                acc: set[int] = set()
+                for peer in rule.peers:
+                    acc |= self.peer_classes(policy, peer)
+                got = frozenset(acc)
+            self._rule_classes[(id(policy), id(rule))] = got
+        return got
 
     # --- matching primitives --------------------------------------------------------------------------------
 

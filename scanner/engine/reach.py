@@ -150,7 +150,7 @@ def _peer_miss(index: Index, policy: Policy, peer: Peer, other: Target) -> str:
         labels = ",".join(f"{k}={v}" for k, v in sorted(index.ns_labels.get(cls.namespace, {}).items()))
         return (f"peer {peer.index} ({what}): namespace {cls.namespace!r} has labels {{{labels}}}, which "
                 f"namespaceSelector {peer.namespace_selector.describe()} does not match")
-    labels = ",".join(f"{k}={v}" for k, v in sorted(cls.labels.items()))
+    labels = ",".join(f"{k}={v}" for k, v in sorted(ep.labels.items()))
     assert peer.pod_selector is not None
     return (f"peer {peer.index} ({what}): {other.ref} has labels {{{labels}}}, which podSelector "
             f"{peer.pod_selector.describe()} does not match")
@@ -308,17 +308,27 @@ class PairCache:
     def __init__(self, index: Index) -> None:
         self.index = index
         self._cache: dict[tuple[int, int], IntervalSet] = {}
+        self._egress: dict[tuple[tuple[int, ...], int], IntervalSet] = {}
 
     def egress_ports(self, src: PodClass, dst: PodClass) -> IntervalSet:
         ix = self.index
         if not ix.isolated(src, "egress"):
             return ALL_PORTS
-        out: IntervalSet = EMPTY
-        for p in ix.policies_for(src, "egress"):
-            for r in p.rules("egress"):
-                if ix.rule_matches_class(p, r, dst):
-                    out = union(out, rule_port_set(r, dst.named_ports))
-        return out
+        return self.egress_of(ix.policies_for(src, "egress"), dst)
+
+    def egress_of(self, policies: tuple[Policy, ...], dst: PodClass) -> IntervalSet:
+        """What these egress policies (those of an egress-isolated source) allow towards `dst`."""
+        key = (tuple(map(id, policies)), dst.id)
+        got = self._egress.get(key)
+        if got is None:
+            ix = self.index
+            got = EMPTY
+            for p in policies:
+                for r in p.egress:
+                    if dst.id in ix.rule_classes(p, r):
+                        got = union(got, rule_port_set(r, dst.named_ports))
+            self._egress[key] = got
+        return got
 
     def ingress_ports(self, src: PodClass, dst: PodClass) -> IntervalSet:
         ix = self.index
@@ -326,8 +336,8 @@ class PairCache:
             return ALL_PORTS
         out: IntervalSet = EMPTY
         for p in ix.policies_for(dst, "ingress"):
-            for r in p.rules("ingress"):
-                if ix.rule_matches_class(p, r, src):
+            for r in p.ingress:
+                if src.id in ix.rule_classes(p, r):
                     out = union(out, rule_port_set(r, dst.named_ports))
         return out
 
@@ -373,8 +383,8 @@ def pod_matrix(index: Index) -> Iterator[tuple[int, int, IntervalSet]]:
                 yield i, j, ports
 
 
-def namespace_matrix(index: Index, cache: PairCache | None = None) -> dict[tuple[str, str], IntervalSet]:
-    """Union of allowed ports over the endpoint pairs of each namespace pair (self pairs excluded)."""
+def namespace_matrix_pairwise(index: Index, cache: PairCache | None = None) -> dict[tuple[str, str], IntervalSet]:
+    """`namespace_matrix` by brute force over every class pair (quadratic): the oracle its tests compare with."""
     cache = cache or PairCache(index)
     out: dict[tuple[str, str], IntervalSet] = {}
     for s in index.classes:
@@ -385,6 +395,165 @@ def namespace_matrix(index: Index, cache: PairCache | None = None) -> dict[tuple
             if ports:
                 key = (s.namespace, d.namespace)
                 out[key] = union(out.get(key, EMPTY), ports)
+    eps = index.cluster.endpoints
+    for i, j in node_local_pairs(index):
+        out[(eps[i].namespace, eps[j].namespace)] = ALL_PORTS
+    return dict(sorted(out.items()))
+
+
+_Spread = dict[str, tuple[int, int]]  # namespace -> (first class id, endpoint count) of a set of classes
+
+
+def namespace_matrix(index: Index, cache: PairCache | None = None) -> dict[tuple[str, str], IntervalSet]:
+    """Union of allowed ports over the endpoint pairs of each namespace pair (an endpoint with itself excluded).
+
+    Equal to `namespace_matrix_pairwise` without visiting class pairs. A connection is allowed on the
+    intersection of the source's egress and the destination's ingress; by whether each side is isolated:
+    (1) neither: every port, for every namespace with an egress-open class times every namespace with an
+    ingress-open class; (2) only the destination: each ingress rule's ports, from the namespaces of the
+    egress-open classes it matches; (3) only the source: each egress rule's ports towards the ingress-open
+    classes it matches; (4) both: per destination class and ingress rule, the matched sources' egress ports
+    towards that class intersected with the rule's ports. Sources with the same egress policies (and
+    destinations with the same ingress policies and named ports) are handled once. An endpoint talking to
+    itself is no pair: a set of classes holding one endpoint cannot pair with that same endpoint.
+    """
+    del cache  # kept for callers that share one; this computation needs no pair cache
+    ix = index
+    classes = ix.classes
+    out: dict[tuple[str, str], IntervalSet] = {}
+
+    def add(a: str, b: str, ports: IntervalSet) -> None:
+        cur = out.get((a, b))
+        if cur is None:
+            out[(a, b)] = ports
+        elif cur != ports and cur != ALL_PORTS:
+            out[(a, b)] = union(cur, ports)
+
+    def spread(ids: Iterator[int] | frozenset[int] | list[int]) -> _Spread:
+        got: _Spread = {}
+        for cid in ids:
+            c = classes[cid]
+            prev = got.get(c.namespace)
+            got[c.namespace] = (cid, len(c.members)) if prev is None else (prev[0], prev[1] + len(c.members))
+        return got
+
+    def lone(first: int, count: int, other: PodClass) -> bool:
+        """The only pair would be one endpoint with itself."""
+        return count == 1 and first == other.id and len(other.members) == 1
+
+    open_eg = [c.id for c in classes if not ix.isolated(c, "egress")]
+    open_in = [c.id for c in classes if not ix.isolated(c, "ingress")]
+    open_eg_set, open_in_set = frozenset(open_eg), frozenset(open_in)
+    # (1) open to open
+    eg_spread, in_spread = spread(open_eg), spread(open_in)
+    for a, (fa, na) in eg_spread.items():
+        for b, (fb, nb) in in_spread.items():
+            if a == b and na == 1 and nb == 1 and fa == fb:
+                continue
+            out[(a, b)] = ALL_PORTS
+    port_cache: dict[tuple[int, tuple[object, ...]], IntervalSet] = {}
+
+    def rule_ports(r: Rule, named: tuple[object, ...]) -> IntervalSet:
+        key = (id(r), named)
+        got = port_cache.get(key)
+        if got is None:
+            got = port_cache[key] = rule_port_set(r, named)  # type: ignore[arg-type]
+        return got
+
+    # Egress groups: isolated sources with the same egress policies.
+    eg_group: dict[int, int] = {}
+    eg_groups: list[tuple[str, tuple[Policy, ...], list[PodClass]]] = []
+    keys: dict[tuple[str, tuple[int, ...]], int] = {}
+    for c in classes:
+        if c.id in open_eg_set:
+            continue
+        pols = ix.policies_for(c, "egress")
+        k = (c.namespace, tuple(id(p) for p in pols))
+        g = keys.get(k)
+        if g is None:
+            g = keys[k] = len(eg_groups)
+            eg_groups.append((c.namespace, pols, []))
+        eg_groups[g][2].append(c)
+        eg_group[c.id] = g
+    # (3) isolated source to open destination
+    open_dst: dict[tuple[int, int], dict[str, dict[tuple[object, ...], tuple[int, int]]]] = {}
+    for ns, pols, members in eg_groups:
+        for p in pols:
+            for r in p.egress:
+                key = (id(p), id(r))
+                targets = open_dst.get(key)
+                if targets is None:
+                    targets = {}
+                    for cid in ix.rule_classes(p, r) & open_in_set:
+                        c = classes[cid]
+                        by_ports = targets.setdefault(c.namespace, {})
+                        prev = by_ports.get(c.named_ports)
+                        by_ports[c.named_ports] = (cid, len(c.members)) if prev is None else (prev[0],
+                                                                                               prev[1] + len(c.members))
+                    open_dst[key] = targets
+                for b, by_ports in targets.items():
+                    for named, (first, count) in by_ports.items():
+                        ports = rule_ports(r, named)
+                        if ports and not (b == ns and len(members) == 1 and lone(first, count, members[0])):
+                            add(ns, b, ports)
+    # (2) and (4): isolated destinations, per ingress rule
+    open_src: dict[tuple[int, int], _Spread] = {}
+    iso_src: dict[tuple[int, int], dict[int, tuple[int, int]]] = {}
+    eg_cache: dict[tuple[int, int], IntervalSet] = {}
+
+    def egress_towards(g: int, d: PodClass) -> IntervalSet:
+        key = (g, d.id)
+        got = eg_cache.get(key)
+        if got is None:
+            got = EMPTY
+            for p in eg_groups[g][1]:
+                for r in p.egress:
+                    if d.id in ix.rule_classes(p, r):
+                        got = union(got, rule_ports(r, d.named_ports))
+            eg_cache[key] = got
+        return got
+
+    in_groups: dict[tuple[str, tuple[int, ...], tuple[object, ...]], list[PodClass]] = {}
+    for c in classes:
+        if c.id not in open_in_set:
+            pols = ix.policies_for(c, "ingress")
+            in_groups.setdefault((c.namespace, tuple(id(p) for p in pols), c.named_ports), []).append(c)
+    for dsts in in_groups.values():
+        b = dsts[0].namespace
+        pols = ix.policies_for(dsts[0], "ingress")
+        for p in pols:
+            for r in p.ingress:
+                ports = rule_ports(r, dsts[0].named_ports)
+                if not ports:
+                    continue
+                key = (id(p), id(r))
+                matched = ix.rule_classes(p, r)
+                srcs = open_src.get(key)
+                if srcs is None:
+                    srcs = open_src[key] = spread(matched & open_eg_set)
+                for a, (first, count) in srcs.items():
+                    if not (a == b and len(dsts) == 1 and lone(first, count, dsts[0])):
+                        add(a, b, ports)
+                groups = iso_src.get(key)
+                if groups is None:
+                    groups = {}
+                    for cid in matched:
+                        g = eg_group.get(cid)
+                        if g is not None:
+                            prev = groups.get(g)
+                            n = len(classes[cid].members)
+                            groups[g] = (cid, n) if prev is None else (prev[0], prev[1] + n)
+                    iso_src[key] = groups
+                for d in dsts:
+                    for g, (first, count) in groups.items():
+                        a = eg_groups[g][0]
+                        if a == b and lone(first, count, d):
+                            continue
+                        eg = egress_towards(g, d)
+                        if eg:
+                            both = intersect(eg, ports)
+                            if both:
+                                add(a, b, both)
     eps = index.cluster.endpoints
     for i, j in node_local_pairs(index):
         out[(eps[i].namespace, eps[j].namespace)] = ALL_PORTS
