@@ -61,7 +61,7 @@ demo: setup
 	@echo "reports in $(OUT)/: netpol-audit.{json,sarif,junit.xml,md,csv,html,pdf}, snapshot.json, isolation.json, matrix.csv"
 
 bench: setup
-	$(PY) bench/run.py --tier core
+	$(PY) bench/run.py --tier S,M
 
 test: test-setup
 	$(VENV)/bin/ruff check scanner rules bench tests

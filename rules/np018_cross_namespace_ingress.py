@@ -4,9 +4,9 @@
 is not ingress-isolated accepts from every namespace, which is said as such (with the pods), not enumerated
 per source namespace. For each isolated destination class, what each ingress rule matches in another namespace
 (system namespaces included; `rule_sources`) is summed up per source namespace: the ports admitted, the ports
-also allowed by the source's egress today (the connection works end to end), the destination pods and the
-rules that admit them. One FAIL per destination namespace with such sources, one PASS per other namespace
-holding pods.
+also allowed by the source's egress today (the connection works end to end), the destination workloads and the
+rules that admit them (at most 20 of each listed, with the total). One FAIL per destination namespace with
+such sources, one PASS per other namespace holding pods.
 """
 
 from collections.abc import Iterator
@@ -39,11 +39,11 @@ def check(ctx: Context) -> Iterator[Result]:
             reason = not_isolated_reason(ix, dst, "ingress")
             if reason is not None:
                 future.add(f"{_refs(ctx, dst)}: {reason}")
-                open_to_all += [ctx.cluster.endpoints[i].ref for i in dst.members]
+                open_to_all += [w.ref for w in ctx.workloads_of(dst)]
                 continue
             future |= {f"{p.ref} {r.field}" for p in ix.policies_for(dst, "ingress") for r in p.ingress
                        if r.peers is None or any(selects_every_namespace(x.namespace_selector) for x in r.peers)}
-            to = {ctx.cluster.endpoints[i].ref for i in dst.members}
+            to = {w.ref.split(" (")[0] for w in ctx.workloads_of(dst)}
             for p in ix.policies_for(dst, "ingress"):
                 for r in p.ingress:
                     ports = rule_port_set(r, dst.named_ports)
@@ -60,7 +60,7 @@ def check(ctx: Context) -> Iterator[Result]:
                         if m.egress_open:
                             f["open"] = union(f["open"], ports)
                         else:
-                            for profile in m.egress_profiles:
+                            for profile in m.egress_profiles.values():
                                 f["open"] = union(f["open"], intersect(pairs.egress_of(profile, dst), ports))
                         f["to"] |= to
                         f["by"] |= {admit_text(p, r, peer, ports, pd) for peer, pd in m.peers}
@@ -89,7 +89,7 @@ def check(ctx: Context) -> Iterator[Result]:
         yield fail(subject, message, every_namespace=sorted(future), sources=_sources(flows))
 
 
-_LISTED = 20  # pods named in a message; the evidence lists them all
+_LISTED = 20  # pods named in a message, destinations and rules in the evidence per source namespace
 
 
 def _flows_message(flows: dict[str, dict[str, Any]]) -> str:
@@ -102,8 +102,18 @@ def _flows_message(flows: dict[str, dict[str, Any]]) -> str:
 def _sources(flows: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {src: {"ports": describe_ports(f["ports"]), "allowed_end_to_end": describe_ports(f["open"]),
                   "plugin_dependent_ports": describe_ports(subtract(f["ports"], f["firm"])),
-                  "destinations": sorted(f["to"]), "admitted_by": sorted(f["by"])}
+                  **_capped("destinations", f["to"]), **_capped("admitted_by", f["by"])}
             for src, f in sorted(flows.items())}
+
+
+def _capped(name: str, items: set[str]) -> dict[str, Any]:
+    """At most _LISTED entries, and the total when there are more (the JSON of a 10,000-namespace cluster
+    would otherwise repeat every pod for every source namespace)."""
+    listed = sorted(items)
+    out: dict[str, Any] = {name: listed[:_LISTED]}
+    if len(listed) > _LISTED:
+        out[f"{name}_total"] = len(listed)
+    return out
 
 
 def _flow_text(f: dict[str, Any]) -> str:
@@ -114,4 +124,4 @@ def _flow_text(f: dict[str, Any]) -> str:
 
 
 def _refs(ctx: Context, cls: PodClass) -> str:
-    return ", ".join(ctx.cluster.endpoints[i].ref for i in cls.members)
+    return ", ".join(w.ref for w in ctx.workloads_of(cls))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from scanner.bulk import bulk_load
 from scanner.collect import RawSnapshot
 from scanner.collect.files import Limits, load_files
 from scanner.engine import Index
@@ -22,6 +23,7 @@ class Loaded:
 def load(paths: list[str], default_namespace: str = "default", limits: Limits | None = None,
          progress: Progress = QUIET) -> Loaded:
     """Read manifests and snapshots, parse them, and index the result."""
-    raw = load_files(paths, default_namespace, limits or Limits(), progress)
-    cluster = parse(raw)
-    return Loaded(raw, cluster, Index(cluster))
+    with bulk_load():
+        raw = load_files(paths, default_namespace, limits or Limits(), progress)
+        cluster = parse(raw)
+        return Loaded(raw, cluster, Index(cluster))

@@ -8,6 +8,7 @@ policies.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable
 
@@ -119,8 +120,10 @@ def ports_by_protocol(s: IntervalSet) -> dict[str, list[tuple[int, int]]]:
     return out
 
 
+@functools.lru_cache(maxsize=65536)
 def describe_ports(s: IntervalSet) -> dict[str, str | list[str]]:
-    """`{"TCP": "all", "UDP": ["53"], ...}`: the JSON form used by matrices and findings."""
+    """`{"TCP": "all", "UDP": ["53"], ...}`: the JSON form used by matrices and findings. Cached: the same
+    object comes back for the same set, so callers must not modify it."""
     out: dict[str, str | list[str]] = {}
     for proto, ranges in ports_by_protocol(s).items():
         if ranges == [(1, MAX_PORT)]:
@@ -130,6 +133,7 @@ def describe_ports(s: IntervalSet) -> dict[str, str | list[str]]:
     return out
 
 
+@functools.lru_cache(maxsize=65536)
 def ports_text(s: IntervalSet) -> str:
     """A short human form: `TCP 80,443 UDP 53`, `all`, or `none`."""
     if s == ALL_PORTS:

@@ -13,6 +13,7 @@ import dataclasses
 import ipaddress
 import logging
 import re
+import socket
 from typing import Any, TypeGuard
 
 from scanner.collect import RawObject, RawSnapshot
@@ -314,11 +315,20 @@ def _labels(raw: RawObject, labels: Any, field: str) -> dict[str, str]:
     if not isinstance(labels, dict):
         raise _bad(raw, field, "must be a map of label keys to string values")
     for k, v in labels.items():
+        if isinstance(k, str) and isinstance(v, str) and k in _VALID_KEYS and v in _VALID_VALUES:
+            continue
         problem = label_key_problem(k) if isinstance(k, str) else "label key must be a string"
         problem = problem or label_value_problem(v)
         if problem:
             raise _bad(raw, f"{field}.{k}", problem)
+        if len(_VALID_VALUES) < 1_000_000:  # a bounded memo: keys and values repeat across pods
+            _VALID_KEYS.add(k)
+            _VALID_VALUES.add(v)
     return dict(labels)
+
+
+_VALID_KEYS: set[str] = set()
+_VALID_VALUES: set[str] = set()
 
 
 def _pod_spec_parts(raw: RawObject, spec: Any, field: str) -> tuple[tuple[NamedPort, ...], bool,
@@ -393,6 +403,12 @@ def _pod_ips(raw: RawObject, status: Any) -> tuple[tuple[str, ...], str | None, 
 
 
 def _valid_ip(raw: RawObject, ip: Any, field: str) -> str:
+    if isinstance(ip, str) and "." in ip and ":" not in ip:
+        try:  # fast path: an IPv4 address already in canonical form
+            if socket.inet_ntop(socket.AF_INET, socket.inet_pton(socket.AF_INET, ip)) == ip:
+                return ip
+        except OSError:
+            pass
     try:
         return str(ipaddress.ip_address(ip))
     except ValueError:

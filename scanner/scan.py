@@ -21,7 +21,7 @@ from scanner.catalog import Catalog
 from scanner.collect.snapshot import rfc3339
 from scanner.config import Waiver
 from scanner.context import Context
-from scanner.engine.reach import namespace_matrix
+from scanner.engine.reach import namespace_matrix_parts
 from scanner.errors import CatalogError
 from scanner.findings import (
     CLUSTER,
@@ -35,7 +35,7 @@ from scanner.findings import (
     WAIVED,
     Result,
 )
-from scanner.intervals import describe_ports
+from scanner.intervals import ALL_PORTS, describe_ports
 from scanner.mapping import Framework, evaluate
 from scanner.model import Rule
 from scanner.phases import phase
@@ -118,6 +118,39 @@ def build_result(ctx: Context, catalog: Catalog, frameworks: dict[str, Framework
     controls = _controls(selected)
     with phase("rules"):
         results = run_rules(ctx, catalog, progress)
+    with phase("findings"):
+        result = _result(ctx, catalog, selected, controls, results, opts, started, today)
+    with phase("namespace matrix"):
+        result["matrix"] = matrix_json(ctx)
+    return result
+
+
+OPEN_BLOCK_MIN = 20_000  # namespace pairs: above this, the all-open block is kept apart in the result
+
+
+def matrix_json(ctx: Context) -> dict[str, Any]:
+    """The namespace matrix for the result. When namespaces with an egress-open pod times namespaces with an
+    ingress-open pod make more than OPEN_BLOCK_MIN pairs (a 10,000-namespace cluster without default-deny
+    would list 100 million), that block is written once as `open` ({from, to}: every pair of from x to with
+    from != to allows every port) and its pairs are left out of `entries`."""
+    open_from, open_to, entries = namespace_matrix_parts(ctx.index, ctx.pairs)
+    block = len(open_from) * len(open_to)
+    out: dict[str, Any] = {"level": "namespace"}
+    if block > OPEN_BLOCK_MIN:
+        out["open"] = {"from": open_from, "to": open_to}
+    else:
+        for a in open_from:
+            for b in open_to:
+                if a != b:
+                    entries[(a, b)] = ALL_PORTS
+        entries = dict(sorted(entries.items()))
+    out["entries"] = [{"from": a, "to": b, "ports": describe_ports(ports)} for (a, b), ports in entries.items()]
+    return out
+
+
+def _result(ctx: Context, catalog: Catalog, selected: dict[str, Framework], controls: dict[str, Any],
+            results: dict[str, list[Result]], opts: ScanOptions, started: dt.datetime,
+            today: dt.date) -> dict[str, Any]:
     waiver_use: dict[int, int] = {i: 0 for i in range(len(ctx.config.waivers))}
     findings: list[dict[str, Any]] = []
     for rid, rs in results.items():
@@ -198,9 +231,6 @@ def build_result(ctx: Context, catalog: Catalog, frameworks: dict[str, Framework
                       "namespaces": len(ctx.cluster.namespaces), "policies": len(ctx.cluster.policies),
                       "invalid_policies": len(ctx.cluster.invalid_policies)},
     }
-    with phase("namespace matrix"):
-        matrix = [{"from": a, "to": b, "ports": describe_ports(ports)}
-                  for (a, b), ports in namespace_matrix(ctx.index, ctx.pairs).items()]
     finished = dt.datetime.now(tz=dt.UTC).replace(microsecond=0) if opts.started_at is None else started
     not_evaluated = [{"kind": o.kind, "namespace": o.namespace, "name": o.name, "reason": "kind not modelled"}
                      for o in ctx.cluster.other_policies]
@@ -232,7 +262,7 @@ def build_result(ctx: Context, catalog: Catalog, frameworks: dict[str, Framework
             "statement": _coverage_statement(ctx),
         },
         "inventory": inventory(ctx),
-        "matrix": {"level": "namespace", "entries": matrix},
+        "matrix": {"level": "namespace", "entries": []},  # filled in by build_result
         "rules": [catalog.meta(r).to_json() for r in catalog.rules],
     }
 

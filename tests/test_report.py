@@ -480,3 +480,20 @@ def test_report_from_json_equals_scan_format(tmp_path):
         assert again.read_text() == (out / f"netpol-audit.{ext}").read_text()
     rc, _, err = run_cli("report", "--from", out / "netpol-audit.md", "--format", "html", "-o", tmp_path / "x")
     assert rc == 2 and "invalid JSON" in err
+
+
+def test_json_and_sarif_alone_render_like_report_from(tmp_path):
+    """`scan --format json,sarif -q` renders from the result as built (no canonical copy, for speed at scale):
+    the bytes must equal the canonical path (`scan` with another format too) and `report --from`."""
+    from conftest import EXAMPLE, run_cli
+
+    direct, canonical = tmp_path / "direct", tmp_path / "canonical"
+    common = ["--timestamp", "2026-01-01T00:00:00Z", "--fail-on", "none", "-q"]
+    assert run_cli("scan", EXAMPLE, "-o", direct, "--format", "json,sarif", *common)[0] == 0
+    assert run_cli("scan", EXAMPLE, "-o", canonical, "--format", "json,sarif,md", *common)[0] == 0
+    for ext in ("json", "sarif"):
+        assert (direct / f"netpol-audit.{ext}").read_bytes() == (canonical / f"netpol-audit.{ext}").read_bytes()
+    again = tmp_path / "again.sarif"
+    rc, _, err = run_cli("report", "--from", direct / "netpol-audit.json", "--format", "sarif", "-o", again)
+    assert rc == 0, err
+    assert again.read_bytes() == (direct / "netpol-audit.sarif").read_bytes()

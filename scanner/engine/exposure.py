@@ -172,7 +172,7 @@ class SourceMatch:
     selector: bool  # some class matched through a selector peer (not only an ipBlock: not plugin-dependent)
     peers: set[tuple[str, bool]]  # (Admit.peer, Admit.plugin_dependent) of the peer each class matched
     egress_open: bool  # some class is not egress-isolated
-    egress_profiles: set[tuple[Policy, ...]]  # egress policies of the egress-isolated ones
+    egress_profiles: dict[int, tuple[Policy, ...]]  # egress policies of the egress-isolated ones, by id
 
 
 def rule_sources(index: Index, policy: Policy, rule: Rule) -> dict[str, SourceMatch]:
@@ -184,32 +184,70 @@ def rule_sources(index: Index, policy: Policy, rule: Rule) -> dict[str, SourceMa
     if got is not None:
         return got
     got = {}
-    peer_sets = [] if rule.peers is None else [(x, index.peer_classes(policy, x)) for x in rule.peers]
+    if rule.peers is None or (len(rule.peers) == 1 and rule.peers[0].ip_block is None):
+        # One text for every match: summarise whole namespaces at once (shared by rules with the same peer).
+        peer = None if rule.peers is None else rule.peers[0]
+        text = (_peer_text(rule, peer), False)
+        if peer is None:
+            namespaces: tuple[str, ...] = tuple(index.classes_by_ns)
+        elif peer.namespace_selector is None:
+            namespaces = (policy.namespace,)
+        else:
+            namespaces = index.namespaces_matching(peer.namespace_selector)
+        for ns in namespaces:
+            chunk = _chunk(index, ns, None if peer is None else peer.pod_selector, peer is None)
+            if chunk.classes:
+                got[ns] = SourceMatch(chunk.classes, True, {text}, chunk.egress_open, chunk.egress_profiles)
+        memo[key] = got
+        return got
+    texts = {x.index: (_peer_text(rule, x), x.ip_block is not None) for x in rule.peers}
+    peer_sets = [(x, index.peer_classes(policy, x)) for x in rule.peers]
     for cid in sorted(index.rule_classes(policy, rule)):
         cls = index.classes[cid]
-        if rule.peers is None:
-            hit: Peer | None = None
-        else:
-            matching = [x for x, ids in peer_sets if cid in ids]
-            hit = next((m for m in matching if m.ip_block is None), matching[0])
-        pd = hit is not None and hit.ip_block is not None
+        matching = [x for x, ids in peer_sets if cid in ids]
+        hit = next((m for m in matching if m.ip_block is None), matching[0])
+        text = texts[hit.index]
         m = got.get(cls.namespace)
         if m is None:
-            m = got[cls.namespace] = SourceMatch([], False, set(), False, set())
+            m = got[cls.namespace] = SourceMatch([], False, set(), False, {})
         m.classes.append(cls)
-        m.selector = m.selector or not pd
-        m.peers.add((_peer_text(rule, hit), pd))
+        m.selector = m.selector or not text[1]
+        m.peers.add(text)
         if index.isolated(cls, "egress"):
-            m.egress_profiles.add(index.policies_for(cls, "egress"))
+            pols = index.policies_for(cls, "egress")
+            m.egress_profiles.setdefault(id(pols), pols)
         else:
             m.egress_open = True
     memo[key] = got
     return got
 
 
+def _chunk(index: Index, namespace: str, selector: LabelSelector | None, with_host: bool) -> SourceMatch:
+    """The classes of one namespace a podSelector matches (every class with `with_host`, hostNetwork ones
+    included: a rule without peers), summarised; cached per index."""
+    memo = index.memo.setdefault("chunks", {})
+    key = (namespace, selector, with_host)
+    got: SourceMatch | None = memo.get(key)
+    if got is None:
+        if with_host:
+            classes = list(index.classes_by_ns.get(namespace, ()))
+        else:
+            classes = [index.classes[i] for i in index.pod_classes(namespace, selector)]
+        got = SourceMatch(classes, True, set(), False, {})
+        for cls in classes:
+            if index.isolated(cls, "egress"):
+                pols = index.policies_for(cls, "egress")
+                got.egress_profiles.setdefault(id(pols), pols)
+            else:
+                got.egress_open = True
+        memo[key] = got
+    return got
+
+
 def admit_text(policy: Policy, rule: Rule, peer: str, ports: IntervalSet, plugin_dependent: bool) -> str:
     """`Admit.describe` without building an Admit."""
-    return Admit(policy, rule, ports, peer, plugin_dependent).describe()
+    pd = " [plugin-dependent: an ipBlock matching a pod IP]" if plugin_dependent else ""
+    return f"{policy.ref} {rule.field} ({peer}; {ports_text(ports)}){pd}"
 
 
 def union_ports(admits: list[Admit]) -> IntervalSet:

@@ -117,8 +117,7 @@ def peer_classes(index: Index, policy: Policy, peer: Peer) -> list[PodClass]:
 def classes_matching_pod_selector(index: Index, selector: LabelSelector,
                                   exclude_namespace: str | None = None) -> list[PodClass]:
     """Non-hostNetwork classes of any namespace whose labels the selector matches (for "did you mean" hints)."""
-    return [c for c in index.classes if not c.host_network and c.namespace != exclude_namespace
-            and selector.matches(c.labels)]
+    return [c for c in index.classes_matching(selector) if c.namespace != exclude_namespace]
 
 
 def namespace_label_hint(index: Index, selector: LabelSelector) -> str:

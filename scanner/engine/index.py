@@ -111,9 +111,10 @@ class Index:
         self._by_ref = {ep.ref: i for i, ep in enumerate(cluster.endpoints)}
         self._selected: dict[int, tuple[Policy, ...]] = {}
         self._by_direction: dict[tuple[int, str], tuple[Policy, ...]] = {}
+        self._interned: dict[tuple[int, ...], tuple[Policy, ...]] = {}
         self._ns_selected: dict[LabelSelector, tuple[str, ...]] = {}
         self._pod_selected: dict[tuple[str, LabelSelector | None], tuple[int, ...]] = {}
-        self._rule_classes: dict[tuple[int, int], frozenset[int]] = {}
+        self._rule_classes: dict[int, frozenset[int]] = {}  # by id(rule): parse makes every Rule anew
         self._all_classes: frozenset[int] | None = None
         self.memo: dict[str, dict[Any, Any]] = {}  # per-index caches of derived views (engine modules)
 
@@ -142,11 +143,13 @@ class Index:
         return got
 
     def policies_for(self, cls: PodClass, direction: Direction) -> tuple[Policy, ...]:
-        """Selecting policies whose effective policyTypes include `direction`."""
+        """Selecting policies whose effective policyTypes include `direction`. Classes with the same policies
+        get the same tuple object, so `id()` of the result identifies a profile."""
         key = (cls.id, direction)
         got = self._by_direction.get(key)
         if got is None:
             got = tuple(p for p in self.selecting(cls) if p.affects(direction))
+            got = self._interned.setdefault(tuple(map(id, got)), got)  # one tuple per distinct profile
             self._by_direction[key] = got
         return got
 
@@ -165,7 +168,7 @@ class Index:
             self._ns_selected[selector] = got
         return got
 
-    def _pod_classes(self, namespace: str, selector: LabelSelector | None) -> tuple[int, ...]:
+    def pod_classes(self, namespace: str, selector: LabelSelector | None) -> tuple[int, ...]:
         """Non-hostNetwork classes of `namespace` that a podSelector (None: every pod) matches."""
         key = (namespace, selector)
         got = self._pod_selected.get(key)
@@ -184,8 +187,25 @@ class Index:
                       else self.namespaces_matching(peer.namespace_selector))
         out: set[int] = set()
         for ns in namespaces:
-            out.update(self._pod_classes(ns, peer.pod_selector))
+            out.update(self.pod_classes(ns, peer.pod_selector))
         return out
+
+    def classes_matching(self, selector: LabelSelector) -> list[PodClass]:
+        """Non-hostNetwork classes of every namespace whose labels a podSelector matches, in id order (through
+        an index of label pairs when the selector has matchLabels)."""
+        postings = self.memo.setdefault("label_postings", {})
+        if not postings:
+            for c in self.classes:
+                if not c.host_network:
+                    for kv in c.labels.items():
+                        postings.setdefault(kv, []).append(c)
+        options = [postings.get(kv, []) for kv in selector.match_labels]
+        for r in selector.expressions:
+            if r.operator == "In":
+                merged = {c.id: c for v in r.values for c in postings.get((r.key, v), [])}
+                options.append([merged[i] for i in sorted(merged)])
+        candidates = min(options, key=len) if options else [c for c in self.classes if not c.host_network]
+        return [c for c in candidates if selector.matches(c.labels)]
 
     def all_classes(self) -> frozenset[int]:
         if self._all_classes is None:
@@ -194,7 +214,7 @@ class Index:
 
     def rule_classes(self, policy: Policy, rule: Rule) -> frozenset[int]:
         """Ids of the classes a rule's peers match (`rule_matches_class` over every class), cached per rule."""
-        got = self._rule_classes.get((id(policy), id(rule)))
+        got = self._rule_classes.get(id(rule))
         if got is None:
             if rule.peers is None:
                 got = self.all_classes()
@@ -203,7 +223,7 @@ class Index:
                 for peer in rule.peers:
                     acc |= self.peer_classes(policy, peer)
                 got = frozenset(acc)
-            self._rule_classes[(id(policy), id(rule))] = got
+            self._rule_classes[id(rule)] = got
         return got
 
     # --- matching primitives --------------------------------------------------------------------------------

@@ -308,7 +308,7 @@ class PairCache:
     def __init__(self, index: Index) -> None:
         self.index = index
         self._cache: dict[tuple[int, int], IntervalSet] = {}
-        self._egress: dict[tuple[tuple[int, ...], int], IntervalSet] = {}
+        self._egress: dict[tuple[int, int], IntervalSet] = {}
 
     def egress_ports(self, src: PodClass, dst: PodClass) -> IntervalSet:
         ix = self.index
@@ -317,8 +317,9 @@ class PairCache:
         return self.egress_of(ix.policies_for(src, "egress"), dst)
 
     def egress_of(self, policies: tuple[Policy, ...], dst: PodClass) -> IntervalSet:
-        """What these egress policies (those of an egress-isolated source) allow towards `dst`."""
-        key = (tuple(map(id, policies)), dst.id)
+        """What these egress policies (those of an egress-isolated source: an `Index.policies_for` result)
+        allow towards `dst`."""
+        key = (id(policies), dst.id)
         got = self._egress.get(key)
         if got is None:
             ix = self.index
@@ -405,7 +406,22 @@ _Spread = dict[str, tuple[int, int]]  # namespace -> (first class id, endpoint c
 
 
 def namespace_matrix(index: Index, cache: PairCache | None = None) -> dict[tuple[str, str], IntervalSet]:
-    """Union of allowed ports over the endpoint pairs of each namespace pair (an endpoint with itself excluded).
+    """Union of allowed ports over the endpoint pairs of each namespace pair (an endpoint with itself excluded),
+    every pair listed (`namespace_matrix_parts` keeps the all-open block apart)."""
+    open_from, open_to, out = namespace_matrix_parts(index, cache)
+    for a in open_from:
+        for b in open_to:
+            if a != b:
+                out[(a, b)] = ALL_PORTS
+    return dict(sorted(out.items()))
+
+
+def namespace_matrix_parts(index: Index, cache: PairCache | None = None
+                           ) -> tuple[list[str], list[str], dict[tuple[str, str], IntervalSet]]:
+    """The namespace matrix as (open_from, open_to, entries): every pair (a, b) of open_from x open_to with
+    a != b allows every port and is not in `entries` (namespaces with an egress-open pod times namespaces with
+    an ingress-open pod: quadratic in namespaces, so kept as a block); `entries` holds every other pair that
+    allows something, self pairs included.
 
     Equal to `namespace_matrix_pairwise` without visiting class pairs. A connection is allowed on the
     intersection of the source's egress and the destination's ingress; by whether each side is isolated:
@@ -423,6 +439,8 @@ def namespace_matrix(index: Index, cache: PairCache | None = None) -> dict[tuple
     out: dict[tuple[str, str], IntervalSet] = {}
 
     def add(a: str, b: str, ports: IntervalSet) -> None:
+        if a != b and a in eg_spread and b in in_spread:
+            return  # in the all-open block
         cur = out.get((a, b))
         if cur is None:
             out[(a, b)] = ports
@@ -444,13 +462,13 @@ def namespace_matrix(index: Index, cache: PairCache | None = None) -> dict[tuple
     open_eg = [c.id for c in classes if not ix.isolated(c, "egress")]
     open_in = [c.id for c in classes if not ix.isolated(c, "ingress")]
     open_eg_set, open_in_set = frozenset(open_eg), frozenset(open_in)
-    # (1) open to open
+    # (1) open to open: the block, and the self pairs
     eg_spread, in_spread = spread(open_eg), spread(open_in)
     for a, (fa, na) in eg_spread.items():
-        for b, (fb, nb) in in_spread.items():
-            if a == b and na == 1 and nb == 1 and fa == fb:
-                continue
-            out[(a, b)] = ALL_PORTS
+        if a in in_spread:
+            fb, nb = in_spread[a]
+            if not (na == 1 and nb == 1 and fa == fb):
+                out[(a, a)] = ALL_PORTS
     port_cache: dict[tuple[int, tuple[object, ...]], IntervalSet] = {}
 
     def rule_ports(r: Rule, named: tuple[object, ...]) -> IntervalSet:
@@ -556,5 +574,7 @@ def namespace_matrix(index: Index, cache: PairCache | None = None) -> dict[tuple
                                 add(a, b, both)
     eps = index.cluster.endpoints
     for i, j in node_local_pairs(index):
-        out[(eps[i].namespace, eps[j].namespace)] = ALL_PORTS
-    return dict(sorted(out.items()))
+        a, b = eps[i].namespace, eps[j].namespace
+        if not (a != b and a in eg_spread and b in in_spread):
+            out[(a, b)] = ALL_PORTS
+    return sorted(eg_spread), sorted(in_spread), dict(sorted(out.items()))

@@ -140,28 +140,7 @@ class Contributions:
 
     def matched(self, policy: Policy, rule: Rule) -> frozenset[int] | None:
         """Ids of the classes a rule's peers match (None: every peer, `from`/`to` empty)."""
-        key = (id(policy), rule.direction, rule.index)
-        if key in self._matched:
-            return self._matched[key]
-        got: frozenset[int] | None
-        if rule.peers is None:
-            got = None
-        else:
-            ix = self.index
-            ids: set[int] = set()
-            for peer in rule.peers:
-                if peer.ip_block is not None:
-                    candidates = self._block_classes(ix.blocks[peer.ip_block])
-                elif peer.namespace_selector is None:
-                    candidates = self._ns_classes.get(policy.namespace, [])
-                else:
-                    sel = peer.namespace_selector
-                    candidates = [c for ns, cs in self._ns_classes.items()
-                                  if sel.matches(ix.ns_labels.get(ns, {})) for c in cs]
-                ids.update(c.id for c in candidates if c.id not in ids and ix.peer_matches_class(policy, peer, c))
-            got = frozenset(ids)
-        self._matched[key] = got
-        return got
+        return None if rule.peers is None else self.index.rule_classes(policy, rule)
 
     def _block_classes(self, block_id: int) -> list[PodClass]:
         """Classes with an IP inside the ipBlock `block_id` (the only ones such a peer can match)."""

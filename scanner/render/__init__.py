@@ -10,7 +10,8 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-# format -> (module, file extension). Modules expose `render(result) -> str`.
+# format -> (module, file extension). Modules expose `render(result) -> str`, and may expose
+# `render_bytes(result) -> bytes` (its UTF-8 encoding), which write_format prefers.
 FORMATS: dict[str, tuple[str, str]] = {
     "json": ("scanner.render.json_out", "json"),
     "text": ("scanner.render.text", "txt"),
@@ -34,6 +35,11 @@ def write_format(fmt: str, result: dict[str, Any], path: str) -> None:
     """Write one format to a file (the PDF is binary and written by its renderer)."""
     if fmt == "pdf":
         importlib.import_module("scanner.render.pdf").render_pdf(result, path)
+        return
+    module = importlib.import_module(FORMATS[fmt][0])
+    if hasattr(module, "render_bytes"):  # large outputs: no str copy on the way to the file
+        with open(path, "wb") as bfh:
+            bfh.write(module.render_bytes(result))
         return
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(renderer(fmt)(result))

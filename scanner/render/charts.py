@@ -54,11 +54,17 @@ def _ports_text(ports: Mapping[str, Any]) -> str:
 def heatmap_namespaces(result: Mapping[str, Any], cap: int) -> tuple[list[str], int]:
     """The namespaces the heatmap shows (sorted by name) and how many more there are. With more than `cap`,
     the ones involved in the most reachable pairs are kept: the open ones are what an assessor looks for."""
-    entries = (result.get("matrix") or {}).get("entries") or []
+    matrix = result.get("matrix") or {}
+    entries = matrix.get("entries") or []
     involvement: Counter[str] = Counter()
     for e in entries:
         involvement[str(e["from"])] += 1
         involvement[str(e["to"])] += 1
+    block = matrix.get("open") or {}
+    for name in block.get("from") or []:
+        involvement[str(name)] += len(block.get("to") or [])
+    for name in block.get("to") or []:
+        involvement[str(name)] += len(block.get("from") or [])
     for n in (result.get("inventory") or {}).get("namespaces") or []:
         if int(n.get("pods", 0)) > 0:
             involvement[str(n["name"])] += 0
@@ -74,7 +80,13 @@ def heatmap(result: Mapping[str, Any], cap: int) -> tuple[Markup, int, int]:
         return Markup(""), 0, hidden
     cells: dict[tuple[str, str], Mapping[str, Any]] = {}
     wanted = set(names)
-    for e in (result.get("matrix") or {}).get("entries") or []:
+    matrix = result.get("matrix") or {}
+    block = matrix.get("open") or {}
+    for a in wanted & {str(x) for x in block.get("from") or []}:
+        for b in wanted & {str(x) for x in block.get("to") or []}:
+            if a != b:
+                cells[(a, b)] = {"TCP": "all", "UDP": "all", "SCTP": "all"}
+    for e in matrix.get("entries") or []:
         a, b = str(e["from"]), str(e["to"])
         if a in wanted and b in wanted:
             cells[(a, b)] = e.get("ports") or {}

@@ -8,4 +8,8 @@ import orjson
 
 
 def render(result: dict[str, Any]) -> str:
-    return orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
+    return render_bytes(result).decode()
+
+
+def render_bytes(result: dict[str, Any]) -> bytes:
+    return orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"

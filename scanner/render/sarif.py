@@ -137,6 +137,10 @@ def _result(f: dict[str, Any], rule_index: dict[str, int]) -> dict[str, Any]:
 
 
 def render(result: dict[str, Any]) -> str:
+    return render_bytes(result).decode()
+
+
+def render_bytes(result: dict[str, Any]) -> bytes:
     disabled = set(result.get("coverage", {}).get("rules_disabled") or [])
     rules = sorted(result["rules"], key=lambda m: m["id"])
     rule_index = {m["id"]: i for i, m in enumerate(rules)}
@@ -178,4 +182,4 @@ def render(result: dict[str, Any]) -> str:
         },
     }
     log = {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
-    return orjson.dumps(log, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
+    return orjson.dumps(log, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"

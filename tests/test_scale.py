@@ -1,0 +1,116 @@
+"""The scale machinery keeps verdicts: classes keyed on the label keys selectors read, per-workload subjects,
+the all-open block of the namespace matrix, and the phase records the benchmarks read."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import EXAMPLE, ROOT, run_json
+
+from scanner import scan
+from scanner.api import load
+from scanner.config import load_config
+from scanner.context import Context
+from scanner.engine.reach import namespace_matrix, namespace_matrix_parts
+
+POD = """
+apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+  namespace: shop
+  labels: {{app: api, pod-template-hash: {hash}, statefulset.kubernetes.io/pod-name: {name}, tier: {tier}}}
+  ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: api-{hash}, controller: true}}]
+spec: {{containers: [{{name: c, ports: [{{name: http, containerPort: 8080}}]}}]}}
+status: {{phase: Running, podIP: {ip}, podIPs: [{{ip: {ip}}}]}}
+"""
+POLICY = """
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: api, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: api}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: web}}}], ports: [{port: http}]}]
+"""
+
+
+def _cluster(tmp_path: Path) -> Path:
+    pods = [POD.format(name=f"api-5d8f-{i}", hash="5d8f", tier="backend" if i < 3 else "edge", ip=f"10.1.0.{i + 1}")
+            for i in range(4)]
+    path = tmp_path / "c.yaml"
+    path.write_text("---".join([*pods, POLICY]))
+    return path
+
+
+def test_classes_ignore_labels_no_selector_reads(tmp_path):
+    loaded = load([str(_cluster(tmp_path))])
+    ix = loaded.index
+    assert len(loaded.cluster.endpoints) == 4
+    # pod-template-hash, pod-name and tier are read by no selector: one class for the four pods
+    assert len(ix.classes) == 1
+    assert ix.classes[0].labels == {"app": "api"}
+    assert sorted(ix.label_keys) == ["app", "k8s-app"]
+
+
+def test_a_scope_selector_key_splits_classes(tmp_path):
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text("scope: {name: edge, podSelector: {matchLabels: {tier: edge}}}\n")
+    loaded = load([str(_cluster(tmp_path))])
+    ctx = Context(loaded.cluster, loaded.index, load_config(str(cfg)))
+    assert len(ctx.index.classes) == 2  # rebuilt with the scope's key
+    assert sorted(ctx.in_scope(c) for c in ctx.index.classes) == [False, True]
+    in_scope = [c for c in ctx.index.classes if ctx.in_scope(c)]
+    assert [ctx.cluster.endpoints[i].name for i in in_scope[0].members] == ["api-5d8f-3"]
+
+
+def test_replicas_make_one_finding_for_their_deployment(tmp_path):
+    loaded = load([str(_cluster(tmp_path))])
+    ctx = Context(loaded.cluster, loaded.index, load_config(None))
+    [w] = ctx.workloads_of(ctx.index.classes[0])
+    assert (w.subject.kind, w.subject.namespace, w.subject.name) == ("Deployment", "shop", "api")
+    assert w.ref == "shop/Deployment/api (4 pods)"
+    assert w.evidence() == {"pods": [f"api-5d8f-{i}" for i in range(4)], "pod_count": 4}
+
+    rc, result, _ = run_json("scan", str(_cluster(tmp_path)), "--format", "json", "--fail-on", "none")
+    assert rc == 0
+    np005 = [f for f in result["findings"] if f["rule"] == "NP005"]
+    assert [(f["status"], f["subject"]) for f in np005] == [
+        ("FAIL", {"kind": "Deployment", "namespace": "shop", "name": "api"})]
+    assert np005[0]["evidence"]["pod_count"] == 4
+
+
+def test_open_block_expands_to_the_full_matrix(monkeypatch):
+    loaded = load([EXAMPLE])
+    ctx = Context(loaded.cluster, loaded.index, load_config(None))
+    open_from, open_to, entries = namespace_matrix_parts(loaded.index)
+    assert open_from and open_to
+    expanded = dict(entries)
+    for a in open_from:
+        for b in open_to:
+            if a != b:
+                assert (a, b) not in entries
+                expanded[(a, b)] = ((1, 65535), (65537, 131071), (131073, 196607))
+    assert dict(sorted(expanded.items())) == namespace_matrix(loaded.index)
+    small = scan.matrix_json(ctx)
+    assert "open" not in small and len(small["entries"]) == len(expanded)
+    monkeypatch.setattr(scan, "OPEN_BLOCK_MIN", 0)
+    big = scan.matrix_json(ctx)
+    assert big["open"] == {"from": open_from, "to": open_to}
+    assert len(big["entries"]) == len(entries)
+
+
+def test_phase_records(tmp_path):
+    phases = tmp_path / "phases.jsonl"
+    env = {**os.environ, "NETPOL_AUDIT_PHASES": str(phases)}
+    proc = subprocess.run([sys.executable, "-m", "scanner", "scan", EXAMPLE, "-o", str(tmp_path / "out"), "--format",
+                           "json,sarif", "-q", "--fail-on", "none"], env=env, cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    records = [json.loads(line) for line in phases.read_text().splitlines()]
+    assert [r["phase"] for r in records] == ["catalog", "read input", "model", "index", "rules", "findings",
+                                             "namespace matrix", "write json", "write sarif"]
+    assert all(set(r) == {"phase", "cpu", "wall", "rss_mb", "peak_rss_mb"} for r in records)
+    assert all(r["peak_rss_mb"] >= r["rss_mb"] > 0 for r in records)
