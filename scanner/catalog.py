@@ -22,6 +22,8 @@ import yaml
 from scanner.errors import CatalogError
 from scanner.findings import SEVERITIES, Result
 
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 if TYPE_CHECKING:
     from scanner.context import Context
 
@@ -111,7 +113,7 @@ class Catalog:
 def load_yaml_mapping(path: Path, allowed: set[str]) -> dict[str, Any]:
     """A catalog data file (rule metadata, framework mapping): a YAML mapping with only `allowed` keys."""
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.load(path.read_text(), Loader=_LOADER)  # bundled or --rules-dir files: safe loader
     except yaml.YAMLError as e:
         raise CatalogError(f"{path}: invalid YAML: {e}") from None
     if not isinstance(data, dict):
@@ -143,7 +145,7 @@ def _load_meta(path: Path, rule_id: str) -> RuleMeta:
     example = data.get("remediation_example") or ""
     if example:
         try:
-            list(yaml.safe_load_all(example))
+            list(yaml.load_all(example, Loader=_LOADER))
         except yaml.YAMLError as e:
             raise CatalogError(f"{path}: remediation_example: not valid YAML: {e}") from None
     return RuleMeta(data["id"], data["slug"], data["title"].strip(), data["severity"], data["category"],

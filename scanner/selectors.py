@@ -69,7 +69,7 @@ class Requirement:
         return self.key not in labels  # DoesNotExist
 
     def describe(self) -> str:
-        vals = ",".join(sorted(self.values))
+        vals = ",".join(v if v else '""' for v in sorted(self.values))  # an empty value stays visible
         if self.operator == "In":
             return f"{self.key} in ({vals})"
         if self.operator == "NotIn":

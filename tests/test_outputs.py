@@ -21,6 +21,8 @@ from typing import Any
 import jsonschema
 import pytest
 from conftest import ROOT, run_cli
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scanner.render import csv_out, junit, markdown, sarif
 
@@ -634,3 +636,39 @@ def test_markdown_caps_the_failing_table_at_100_rows(example):
     rows = [ln for ln in md.splitlines() if ln.startswith(f"| {fail['rule']} ")]
     assert len(rows) == 100
     assert "50 more failing finding(s) not shown" in md
+
+
+# --- streamed JSON ------------------------------------------------------------------------------------------
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**53, 2**53) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_JSON_VALUES)
+def test_streamed_json_is_orjson_indent_sorted(value):
+    import orjson
+
+    from scanner.render.stream import write_json
+
+    buf = io.BytesIO()
+    write_json(buf, value)
+    assert buf.getvalue() == orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+
+
+def test_streamed_json_and_sarif_equal_their_renderers(tmp_path):
+    from conftest import EXAMPLE
+
+    from scanner.render import json_out
+
+    rc, out, err = run_cli("scan", EXAMPLE, "--format", "json", "--timestamp", "2026-01-01T00:00:00Z",
+                           "--fail-on", "none")
+    assert rc == 0, err
+    result = json.loads(out)
+    for module in (json_out, sarif):
+        buf = io.BytesIO()
+        module.write_to(result, buf)
+        assert buf.getvalue() == module.render(result).encode()

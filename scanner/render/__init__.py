@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 # format -> (module, file extension). Modules expose `render(result) -> str`, and may expose
-# `render_bytes(result) -> bytes` (its UTF-8 encoding), which write_format prefers.
+# `write_to(result, binary file)` (its UTF-8 encoding, streamed), which write_format prefers.
 FORMATS: dict[str, tuple[str, str]] = {
     "json": ("scanner.render.json_out", "json"),
     "text": ("scanner.render.text", "txt"),
@@ -37,9 +37,9 @@ def write_format(fmt: str, result: dict[str, Any], path: str) -> None:
         importlib.import_module("scanner.render.pdf").render_pdf(result, path)
         return
     module = importlib.import_module(FORMATS[fmt][0])
-    if hasattr(module, "render_bytes"):  # large outputs: no str copy on the way to the file
+    if hasattr(module, "write_to"):  # large outputs: streamed, the same bytes as render()
         with open(path, "wb") as bfh:
-            bfh.write(module.render_bytes(result))
+            module.write_to(result, bfh)
         return
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(renderer(fmt)(result))

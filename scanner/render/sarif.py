@@ -15,10 +15,12 @@ from __future__ import annotations
 import posixpath
 import re
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import quote
 
 import orjson
+
+from scanner.render.stream import write_json
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -141,6 +143,15 @@ def render(result: dict[str, Any]) -> str:
 
 
 def render_bytes(result: dict[str, Any]) -> bytes:
+    return orjson.dumps(_log(result, lazy=False), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+
+
+def write_to(result: dict[str, Any], fh: BinaryIO) -> None:
+    """`render_bytes` written piece by piece, results built while they are written (same bytes)."""
+    write_json(fh, _log(result, lazy=True))
+
+
+def _log(result: dict[str, Any], lazy: bool) -> dict[str, Any]:
     disabled = set(result.get("coverage", {}).get("rules_disabled") or [])
     rules = sorted(result["rules"], key=lambda m: m["id"])
     rule_index = {m["id"]: i for i, m in enumerate(rules)}
@@ -170,7 +181,7 @@ def render_bytes(result: dict[str, Any]) -> bytes:
         "originalUriBaseIds": {SRCROOT: {"description": {
             "text": "The directory netpol-audit was run from: relative manifest paths are relative to it."}}},
         "invocations": [invocation],
-        "results": [_result(f, rule_index) for f in reported],
+        "results": (_result(f, rule_index) for f in reported) if lazy else [_result(f, rule_index) for f in reported],
         "properties": {
             "schemaVersion": result["schema_version"],
             "result": result["summary"]["result"],
@@ -181,5 +192,4 @@ def render_bytes(result: dict[str, Any]) -> bytes:
             "coverageStatement": result["coverage"]["statement"],
         },
     }
-    log = {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
-    return orjson.dumps(log, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+    return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
