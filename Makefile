@@ -60,7 +60,13 @@ demo: setup
 	  --format json,sarif,junit,md,csv,html,pdf || [ $$? -eq 1 ]  # 1: findings at or above --fail-on
 	@echo "reports in $(OUT)/: netpol-audit.{json,sarif,junit.xml,md,csv,html,pdf}, snapshot.json, isolation.json, matrix.csv"
 
-bench: setup
+# network-config-analyzer, the independent analyzer the benchmark compares with, in a venv of its own (its
+# dependencies stay out of the project's).
+.venv-nca/bin/nca:
+	python3 -m venv .venv-nca
+	.venv-nca/bin/pip install -q network-config-analyzer==2.1.0
+
+bench: setup .venv-nca/bin/nca
 	$(PY) bench/run.py --tier S,M
 
 test: test-setup
@@ -75,4 +81,4 @@ typecheck: setup
 	$(VENV)/bin/mypy scanner rules
 
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-nca $(OUT) .pytest_cache .mypy_cache .ruff_cache bench/results

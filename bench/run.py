@@ -207,13 +207,16 @@ def tier_block(row: dict[str, Any]) -> str:
                      f"{s.get('peak_rss_mb', 0):.0f} |")
     if isinstance(row.get("nca"), dict):
         n = row["nca"]
-        lines += ["", f"network-config-analyzer: {json.dumps({k: v for k, v in n.items() if not isinstance(v, (list, dict))})}"]
+        lines += ["", "network-config-analyzer (bench/nca_compare.py, docs/nca-comparison.md): "
+                      + json.dumps({k: v for k, v in n.items() if not isinstance(v, (list, dict))})]
     elif row.get("nca"):
         lines += ["", f"network-config-analyzer: {row['nca']}"]
     if row.get("agree"):
         a = row["agree"]
-        lines += ["", f"Fast engine against the reference evaluator (bench/agree.py): "
-                      f"{json.dumps({k: v for k, v in a.items() if k != 'disagreements'})}"]
+        keys = ("pods", "classes", "pairs_checked", "all_pairs", "verdict_pairs_checked", "matrix_vs_pairwise",
+                "count", "exit")
+        lines += ["", "Fast engine against the reference evaluator (bench/agree.py; count = disagreements): "
+                      + json.dumps({k: a.get(k) for k in keys})]
     return "\n".join(lines)
 
 

@@ -654,9 +654,10 @@ def test_streamed_json_is_orjson_indent_sorted(value):
 
     from scanner.render.stream import write_json
 
-    buf = io.BytesIO()
-    write_json(buf, value)
-    assert buf.getvalue() == orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+    for depth in (1, 2, 4):
+        buf = io.BytesIO()
+        write_json(buf, value, depth)
+        assert buf.getvalue() == orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
 
 
 def test_streamed_json_and_sarif_equal_their_renderers(tmp_path):

@@ -38,7 +38,7 @@ def write_format(fmt: str, result: dict[str, Any], path: str) -> None:
         return
     module = importlib.import_module(FORMATS[fmt][0])
     if hasattr(module, "write_to"):  # large outputs: streamed, the same bytes as render()
-        with open(path, "wb") as bfh:
+        with open(path, "wb", buffering=1 << 20) as bfh:
             module.write_to(result, bfh)
         return
     with open(path, "w", encoding="utf-8") as fh:

@@ -148,7 +148,7 @@ def render_bytes(result: dict[str, Any]) -> bytes:
 
 def write_to(result: dict[str, Any], fh: BinaryIO) -> None:
     """`render_bytes` written piece by piece, results built while they are written (same bytes)."""
-    write_json(fh, _log(result, lazy=True))
+    write_json(fh, _log(result, lazy=True), depth=4)  # runs[0].results[i]
 
 
 def _log(result: dict[str, Any], lazy: bool) -> dict[str, Any]:

@@ -14,17 +14,17 @@ from typing import Any, BinaryIO
 import orjson
 
 _OPTS = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
-_STREAM_DEPTH = 4  # containers nested deeper than this are dumped whole
 
 
-def write_json(fh: BinaryIO, value: Any) -> None:
-    _write(fh, value, 0)
+def write_json(fh: BinaryIO, value: Any, depth: int = 2) -> None:
+    """Write `value`; containers nested `depth` levels deep (the items of the long lists) are dumped whole."""
+    _write(fh, value, 0, depth)
     fh.write(b"\n")
 
 
-def _write(fh: BinaryIO, value: Any, depth: int) -> None:
+def _write(fh: BinaryIO, value: Any, depth: int, limit: int) -> None:
     pad = b"  " * depth
-    if depth >= _STREAM_DEPTH or not isinstance(value, (dict, list, tuple, types.GeneratorType)):
+    if depth >= limit or not isinstance(value, (dict, list, tuple, types.GeneratorType)):
         fh.write(orjson.dumps(value, option=_OPTS).replace(b"\n", b"\n" + pad))
         return
     inner = pad + b"  "
@@ -38,7 +38,7 @@ def _write(fh: BinaryIO, value: Any, depth: int) -> None:
             fh.write(b"\n" if first else b",\n")
             first = False
             fh.write(inner + orjson.dumps(key) + b": ")
-            _write(fh, value[key], depth + 1)
+            _write(fh, value[key], depth + 1, limit)
         fh.write(b"\n" + pad + b"}")
         return
     first = True
@@ -46,5 +46,5 @@ def _write(fh: BinaryIO, value: Any, depth: int) -> None:
         fh.write(b"[\n" if first else b",\n")
         first = False
         fh.write(inner)
-        _write(fh, item, depth + 1)
+        _write(fh, item, depth + 1, limit)
     fh.write(b"[]" if first else b"\n" + pad + b"]")
