@@ -5,8 +5,10 @@ is not ingress-isolated accepts from every namespace, which is said as such (wit
 per source namespace. For each isolated destination class, what each ingress rule matches in another namespace
 (system namespaces included; `rule_sources`) is summed up per source namespace: the ports admitted, the ports
 also allowed by the source's egress today (the connection works end to end), the destination workloads and the
-rules that admit them (at most 20 of each listed, with the total). One FAIL per destination namespace with
-such sources, one PASS per other namespace holding pods.
+rules that admit them (at most 20 of each listed, with the total). A rule with one peer that admits more
+than 50 other namespaces (`namespaceSelector: {team: x}` in a 10,000-namespace cluster) is summarised under
+`wide_sources` (its peer, how many namespaces, examples, ports) instead. One FAIL per destination namespace
+with such sources, one PASS per other namespace holding pods.
 """
 
 from collections.abc import Iterator
@@ -15,15 +17,17 @@ from typing import Any
 from scanner.catalog import rule
 from scanner.context import Context
 from scanner.engine.exposure import (
+    SourceTotals,
     admit_text,
     not_isolated_reason,
     ports_phrase,
     rule_sources,
+    rule_totals,
     selects_every_namespace,
 )
 from scanner.engine.index import PodClass, rule_port_set
 from scanner.findings import Result, fail, passed
-from scanner.intervals import EMPTY, describe_ports, intersect, subtract, union
+from scanner.intervals import EMPTY, IntervalSet, describe_ports, intersect, subtract, union
 
 
 @rule("NP018")
@@ -33,6 +37,7 @@ def check(ctx: Context) -> Iterator[Result]:
     for ns, dst_classes in ctx.classes_by_namespace.items():
         subject = ctx.namespace_subject(ns)
         flows: dict[str, dict[str, Any]] = {}
+        wide: dict[str, dict[str, Any]] = {}  # rules admitting more than _WIDE namespaces, not enumerated
         future: set[str] = set()
         open_to_all: list[str] = []  # pods that are not ingress-isolated: every namespace reaches them
         for dst in dst_classes:
@@ -49,7 +54,12 @@ def check(ctx: Context) -> Iterator[Result]:
                     ports = rule_port_set(r, dst.named_ports)
                     if not ports:
                         continue
-                    for src_ns, m in rule_sources(ix, p, r).items():
+                    sources = rule_sources(ix, p, r)
+                    totals = rule_totals(ix, p, r)
+                    if totals is not None and len(sources) - (ns in sources) > _WIDE:
+                        _add_wide(wide, pairs, p.ref, r.field, totals, ns, dst, ports, to)
+                        continue
+                    for src_ns, m in sources.items():
                         if src_ns == ns:
                             continue
                         f = flows.setdefault(src_ns, {"ports": EMPTY, "firm": EMPTY, "open": EMPTY, "to": set(),
@@ -72,21 +82,61 @@ def check(ctx: Context) -> Iterator[Result]:
                        f"({len(others)} other namespace(s) with pods, and namespaces created later): {listed}")
             if flows:
                 message += "; isolated pods " + _flows_message(flows)
+            if wide:
+                message += "; " + _wide_message(wide)
             yield fail(subject, message, every_namespace=sorted(future), not_isolated=sorted(open_to_all),
-                       sources=_sources(flows))
+                       sources=_sources(flows), **_wide_evidence(wide))
             continue
-        if not flows and not future:
+        if not flows and not wide and not future:
             yield passed(subject, f"no pod of {ns} accepts connections from pods of other namespaces")
             continue
-        if not flows:
+        if not flows and not wide:
             yield fail(subject, f"pods of {ns} accept no pod of another namespace today, but {', '.join(sorted(future))} "
                                 "admit(s) every namespace, including namespaces created later", sources={},
                        every_namespace=sorted(future))
             continue
-        message = f"pods of {ns} accept connections from {len(flows)} other namespace(s): {_flows_message(flows)}"
+        parts = [f"{len(flows)} other namespace(s): {_flows_message(flows)}"] if flows else []
+        if wide:
+            parts.append(_wide_message(wide))
+        message = f"pods of {ns} accept connections from {'; and from '.join(parts)}"
         if future:
             message += "; some admit every namespace, including namespaces created later"
-        yield fail(subject, message, every_namespace=sorted(future), sources=_sources(flows))
+        yield fail(subject, message, every_namespace=sorted(future), sources=_sources(flows), **_wide_evidence(wide))
+
+
+_WIDE = 50  # a rule admitting more source namespaces than this is summarised, not listed per namespace
+
+
+def _add_wide(wide: dict[str, dict[str, Any]], pairs: Any, policy_ref: str, field: str, totals: SourceTotals,
+              ns: str, dst: PodClass, ports: IntervalSet, to: set[str]) -> None:
+    count, open_elsewhere, profiles = totals.others(ns)
+    w = wide.setdefault(f"{policy_ref} {field}", {
+        "peer": totals.peer[0], "namespaces": count, "ports": EMPTY, "open": EMPTY, "to": set(),
+        "examples": [n for n in totals.namespaces[:_EXAMPLES + 1] if n != ns][:_EXAMPLES]})
+    w["ports"] = union(w["ports"], ports)
+    if open_elsewhere:
+        w["open"] = union(w["open"], ports)
+    else:
+        for profile in profiles:
+            w["open"] = union(w["open"], intersect(pairs.egress_of(profile, dst), ports))
+    w["to"] |= to
+
+
+_EXAMPLES = 5
+
+
+def _wide_message(wide: dict[str, dict[str, Any]]) -> str:
+    return "; ".join(f"{w['namespaces']} namespaces through {rule} ({w['peer']}; {ports_phrase(w['ports'])}, e.g. "
+                     f"{', '.join(w['examples'])})" for rule, w in sorted(wide.items()))
+
+
+def _wide_evidence(wide: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    if not wide:
+        return {}
+    return {"wide_sources": {rule: {
+        "peer": w["peer"], "namespaces": w["namespaces"], "examples": w["examples"],
+        "ports": describe_ports(w["ports"]), "allowed_end_to_end": describe_ports(w["open"]),
+        **_capped("destinations", w["to"])} for rule, w in sorted(wide.items())}}
 
 
 _LISTED = 20  # pods named in a message, destinations and rules in the evidence per source namespace

@@ -114,3 +114,29 @@ def test_phase_records(tmp_path):
                                              "namespace matrix", "write json", "write sarif"]
     assert all(set(r) == {"phase", "cpu", "wall", "rss_mb", "peak_rss_mb"} for r in records)
     assert all(r["peak_rss_mb"] >= r["rss_mb"] > 0 for r in records)
+
+
+def test_a_rule_admitting_many_namespaces_is_summarised(tmp_path):
+    """NP018: a single-peer rule admitting more than 50 other namespaces is one `wide_sources` entry (peer,
+    count, examples, ports), not 60 entries of `sources`; the verdict is the same FAIL."""
+    docs = []
+    for i in range(60):
+        docs.append(f"apiVersion: v1\nkind: Namespace\nmetadata: {{name: t{i:02d}, labels: {{team: a}}}}\n")
+        docs.append(f"apiVersion: v1\nkind: Pod\nmetadata: {{name: p, namespace: t{i:02d}, labels: {{app: c}}}}\n")
+    docs.append("apiVersion: v1\nkind: Pod\nmetadata: {name: api, namespace: shop, labels: {app: api}}\n"
+                "spec: {containers: [{name: c, ports: [{name: http, containerPort: 8080}]}]}\n")
+    docs.append("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: team, namespace: shop}\n"
+                "spec:\n  podSelector: {}\n  ingress: [{from: [{namespaceSelector: {matchLabels: {team: a}}}], "
+                "ports: [{port: http}]}]\n")
+    path = tmp_path / "wide.yaml"
+    path.write_text("---\n".join(docs))
+    rc, result, err = run_json("scan", str(path), "--format", "json", "--fail-on", "none")
+    assert rc == 0, err
+    [f] = [f for f in result["findings"] if f["rule"] == "NP018" and f["subject"]["name"] == "shop"]
+    assert f["status"] == "FAIL"
+    assert f["evidence"]["sources"] == {}
+    assert f["evidence"]["wide_sources"] == {"shop/team spec.ingress[0]": {
+        "peer": "from[0] namespaceSelector team=a (every pod of those namespaces)", "namespaces": 60,
+        "examples": ["t00", "t01", "t02", "t03", "t04"], "ports": {"TCP": ["8080"]},
+        "allowed_end_to_end": {"TCP": ["8080"]}, "destinations": ["shop/api"]}}
+    assert "60 namespaces through shop/team spec.ingress[0]" in f["message"]

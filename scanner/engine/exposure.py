@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scanner.config import Config
 from scanner.engine.analysis import cidr_set, public_addresses, rules_reaching_addresses
@@ -175,14 +175,74 @@ class SourceMatch:
     egress_profiles: dict[int, tuple[Policy, ...]]  # egress policies of the egress-isolated ones, by id
 
 
+@dataclass(slots=True)
+class SourceTotals:
+    """A single-peer rule's matches over every namespace, for rules that match many namespaces: counts let a
+    caller leave one namespace (the destination's own) out exactly."""
+
+    namespaces: list[str]  # sorted
+    peer: tuple[str, bool]
+    egress_open: dict[str, bool]  # namespace -> some class there is not egress-isolated
+    egress_profiles: dict[int, tuple[tuple[Policy, ...], int]]  # id -> (policies, namespaces holding it)
+    profiles_of: dict[str, tuple[int, ...]]
+
+    def others(self, namespace: str) -> tuple[int, bool, list[tuple[Policy, ...]]]:
+        """(namespaces, egress-open anywhere, egress profiles) over the namespaces other than `namespace`."""
+        own = namespace in self.egress_open
+        n = len(self.namespaces) - own
+        open_elsewhere = sum(self.egress_open.values()) - (own and self.egress_open[namespace]) > 0
+        mine = set(self.profiles_of.get(namespace, ()))
+        profiles = [pols for pid, (pols, count) in self.egress_profiles.items() if count - (pid in mine) > 0]
+        return n, open_elsewhere, profiles
+
+
+def _single_peer_key(policy: Policy, rule: Rule) -> tuple[object, ...] | None:
+    """What a rule's matches depend on, when it has no peers or one selector peer (shared across rules)."""
+    if rule.peers is None:
+        return (rule.peer_field, None)
+    if len(rule.peers) == 1 and rule.peers[0].ip_block is None:
+        peer = rule.peers[0]
+        own = policy.namespace if peer.namespace_selector is None else None
+        return (_peer_text(rule, peer), peer.namespace_selector, peer.pod_selector, own)
+    return None
+
+
+def rule_totals(index: Index, policy: Policy, rule: Rule) -> SourceTotals | None:
+    """`rule_sources` summed over namespaces (None for rules with several peers or an ipBlock peer)."""
+    key = _single_peer_key(policy, rule)
+    if key is None:
+        return None
+    memo = index.memo.setdefault("rule_totals", {})
+    got: SourceTotals | None = memo.get(key)
+    if got is None:
+        per_ns = rule_sources(index, policy, rule)
+        got = SourceTotals(sorted(per_ns), next(iter(next(iter(per_ns.values())).peers)) if per_ns else ("", False),
+                           {}, {}, {})
+        for ns, m in per_ns.items():
+            got.egress_open[ns] = m.egress_open
+            got.profiles_of[ns] = tuple(m.egress_profiles)
+            for pid, pols in m.egress_profiles.items():
+                prev = got.egress_profiles.get(pid)
+                got.egress_profiles[pid] = (pols, 1 if prev is None else prev[1] + 1)
+        memo[key] = got
+    return got
+
+
 def rule_sources(index: Index, policy: Policy, rule: Rule) -> dict[str, SourceMatch]:
     """The classes `rule` of `policy` matches, summarised per namespace (`class_admits` per class, grouped),
-    computed once per rule and index."""
+    computed once per rule (and once per peer for rules with a single selector peer) and index."""
     memo = index.memo.setdefault("rule_sources", {})
     key = (id(policy), id(rule))
     got: dict[str, SourceMatch] | None = memo.get(key)
     if got is not None:
         return got
+    shared_key = _single_peer_key(policy, rule)
+    if shared_key is not None:
+        shared: dict[Any, dict[str, SourceMatch]] = index.memo.setdefault("peer_sources", {})
+        got = shared.get(shared_key)
+        if got is not None:
+            memo[key] = got
+            return got
     got = {}
     if rule.peers is None or (len(rule.peers) == 1 and rule.peers[0].ip_block is None):
         # One text for every match: summarise whole namespaces at once (shared by rules with the same peer).
@@ -199,6 +259,7 @@ def rule_sources(index: Index, policy: Policy, rule: Rule) -> dict[str, SourceMa
             if chunk.classes:
                 got[ns] = SourceMatch(chunk.classes, True, {text}, chunk.egress_open, chunk.egress_profiles)
         memo[key] = got
+        index.memo.setdefault("peer_sources", {})[shared_key] = got
         return got
     texts = {x.index: (_peer_text(rule, x), x.ip_block is not None) for x in rule.peers}
     peer_sets = [(x, index.peer_classes(policy, x)) for x in rule.peers]

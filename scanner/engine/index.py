@@ -116,6 +116,7 @@ class Index:
         self._pod_selected: dict[tuple[str, LabelSelector | None], tuple[int, ...]] = {}
         self._rule_classes: dict[int, frozenset[int]] = {}  # by id(rule): parse makes every Rule anew
         self._all_classes: frozenset[int] | None = None
+        self._peer_sets: dict[tuple[object, ...], frozenset[int]] = {}
         self.memo: dict[str, dict[Any, Any]] = {}  # per-index caches of derived views (engine modules)
 
     def _block_signature(self, ep: Endpoint) -> frozenset[int]:
@@ -218,6 +219,14 @@ class Index:
         if got is None:
             if rule.peers is None:
                 got = self.all_classes()
+            elif len(rule.peers) == 1 and rule.peers[0].ip_block is None:
+                # Shared by every rule with this one peer (the same frozenset object: callers may key on it).
+                peer = rule.peers[0]
+                key = (peer.namespace_selector, peer.pod_selector,
+                       policy.namespace if peer.namespace_selector is None else None)
+                got = self._peer_sets.get(key)
+                if got is None:
+                    got = self._peer_sets[key] = frozenset(self.peer_classes(policy, peer))
             else:
                 acc: set[int] = set()
                 for peer in rule.peers:

@@ -494,15 +494,16 @@ def namespace_matrix_parts(index: Index, cache: PairCache | None = None
         eg_groups[g][2].append(c)
         eg_group[c.id] = g
     # (3) isolated source to open destination
-    open_dst: dict[tuple[int, int], dict[str, dict[tuple[object, ...], tuple[int, int]]]] = {}
+    open_dst: dict[int, dict[str, dict[tuple[object, ...], tuple[int, int]]]] = {}
     for ns, pols, members in eg_groups:
         for p in pols:
             for r in p.egress:
-                key = (id(p), id(r))
+                matched_set = ix.rule_classes(p, r)
+                key = id(matched_set)  # rules with the same peer share one set
                 targets = open_dst.get(key)
                 if targets is None:
                     targets = {}
-                    for cid in ix.rule_classes(p, r) & open_in_set:
+                    for cid in matched_set & open_in_set:
                         c = classes[cid]
                         by_ports = targets.setdefault(c.namespace, {})
                         prev = by_ports.get(c.named_ports)
@@ -515,8 +516,8 @@ def namespace_matrix_parts(index: Index, cache: PairCache | None = None
                         if ports and not (b == ns and len(members) == 1 and lone(first, count, members[0])):
                             add(ns, b, ports)
     # (2) and (4): isolated destinations, per ingress rule
-    open_src: dict[tuple[int, int], _Spread] = {}
-    iso_src: dict[tuple[int, int], dict[int, tuple[int, int]]] = {}
+    open_src: dict[int, _Spread] = {}  # by id() of the matched set (shared by rules with the same peer)
+    iso_src: dict[int, dict[int, tuple[int, int]]] = {}
     eg_cache: dict[tuple[int, int], IntervalSet] = {}
 
     def egress_towards(g: int, d: PodClass) -> IntervalSet:
@@ -544,8 +545,8 @@ def namespace_matrix_parts(index: Index, cache: PairCache | None = None
                 ports = rule_ports(r, dsts[0].named_ports)
                 if not ports:
                     continue
-                key = (id(p), id(r))
                 matched = ix.rule_classes(p, r)
+                key = id(matched)
                 srcs = open_src.get(key)
                 if srcs is None:
                     srcs = open_src[key] = spread(matched & open_eg_set)
