@@ -33,7 +33,7 @@ from scanner.intervals import EMPTY, IntervalSet, describe_ports, intersect, sub
 @rule("NP018")
 def check(ctx: Context) -> Iterator[Result]:
     ix, pairs = ctx.index, ctx.pairs
-    populated = [ns for ns, classes in ctx.classes_by_namespace.items() if classes]
+    populated = {ns for ns, classes in ctx.classes_by_namespace.items() if classes}
     for ns, dst_classes in ctx.classes_by_namespace.items():
         subject = ctx.namespace_subject(ns)
         flows: dict[str, dict[str, Any]] = {}
@@ -74,12 +74,12 @@ def check(ctx: Context) -> Iterator[Result]:
                                 f["open"] = union(f["open"], intersect(pairs.egress_of(profile, dst), ports))
                         f["to"] |= to
                         f["by"] |= {admit_text(p, r, peer, ports, pd) for peer, pd in m.peers}
-        others = [x for x in populated if x != ns]
+        others = len(populated) - (ns in populated)
         if open_to_all and others:
             listed = ", ".join(sorted(open_to_all)[:_LISTED]) + (
                 f" +{len(open_to_all) - _LISTED} more" if len(open_to_all) > _LISTED else "")
             message = (f"pods of {ns} that are not isolated for ingress accept connections from every namespace "
-                       f"({len(others)} other namespace(s) with pods, and namespaces created later): {listed}")
+                       f"({others} other namespace(s) with pods, and namespaces created later): {listed}")
             if flows:
                 message += "; isolated pods " + _flows_message(flows)
             if wide:

@@ -178,21 +178,23 @@ class SourceMatch:
 @dataclass(slots=True)
 class SourceTotals:
     """A single-peer rule's matches over every namespace, for rules that match many namespaces: counts let a
-    caller leave one namespace (the destination's own) out exactly."""
+    caller leave one namespace (the destination's own) out exactly. Egress profiles are grouped by
+    `Index.egress_signature`, so per-namespace copies of one policy count once."""
 
     namespaces: list[str]  # sorted
     peer: tuple[str, bool]
     egress_open: dict[str, bool]  # namespace -> some class there is not egress-isolated
-    egress_profiles: dict[int, tuple[tuple[Policy, ...], int]]  # id -> (policies, namespaces holding it)
-    profiles_of: dict[str, tuple[int, ...]]
+    open_count: int
+    egress_profiles: dict[tuple[object, ...], tuple[tuple[Policy, ...], int]]  # signature -> (policies, count)
+    profiles_of: dict[str, tuple[tuple[object, ...], ...]]
 
     def others(self, namespace: str) -> tuple[int, bool, list[tuple[Policy, ...]]]:
         """(namespaces, egress-open anywhere, egress profiles) over the namespaces other than `namespace`."""
         own = namespace in self.egress_open
         n = len(self.namespaces) - own
-        open_elsewhere = sum(self.egress_open.values()) - (own and self.egress_open[namespace]) > 0
+        open_elsewhere = self.open_count - (own and self.egress_open[namespace]) > 0
         mine = set(self.profiles_of.get(namespace, ()))
-        profiles = [pols for pid, (pols, count) in self.egress_profiles.items() if count - (pid in mine) > 0]
+        profiles = [pols for sig, (pols, count) in self.egress_profiles.items() if count - (sig in mine) > 0]
         return n, open_elsewhere, profiles
 
 
@@ -217,13 +219,15 @@ def rule_totals(index: Index, policy: Policy, rule: Rule) -> SourceTotals | None
     if got is None:
         per_ns = rule_sources(index, policy, rule)
         got = SourceTotals(sorted(per_ns), next(iter(next(iter(per_ns.values())).peers)) if per_ns else ("", False),
-                           {}, {}, {})
+                           {}, 0, {}, {})
         for ns, m in per_ns.items():
             got.egress_open[ns] = m.egress_open
-            got.profiles_of[ns] = tuple(m.egress_profiles)
-            for pid, pols in m.egress_profiles.items():
-                prev = got.egress_profiles.get(pid)
-                got.egress_profiles[pid] = (pols, 1 if prev is None else prev[1] + 1)
+            got.open_count += m.egress_open
+            sigs = {index.egress_signature(pols): pols for pols in m.egress_profiles.values()}
+            got.profiles_of[ns] = tuple(sigs)
+            for sig, pols in sigs.items():
+                prev = got.egress_profiles.get(sig)
+                got.egress_profiles[sig] = (pols, 1 if prev is None else prev[1] + 1)
         memo[key] = got
     return got
 

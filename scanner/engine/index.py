@@ -154,6 +154,18 @@ class Index:
             self._by_direction[key] = got
         return got
 
+    def egress_signature(self, policies: tuple[Policy, ...]) -> tuple[object, ...]:
+        """What a set of egress policies allows, as (matched classes, ports) per rule: equal for policies that
+        are copies of each other in different namespaces (a per-namespace DNS allow), so results computed for
+        one hold for all."""
+        memo = self.memo.setdefault("egress_signature", {})
+        got: tuple[object, ...] | None = memo.get(id(policies))
+        if got is None:
+            got = tuple(sorted(((id(self.rule_classes(p, r)), r.ports) for p in policies for r in p.egress),
+                               key=lambda x: (x[0], repr(x[1]))))
+            memo[id(policies)] = got
+        return got
+
     def isolated(self, cls: PodClass, direction: Direction) -> bool:
         """Isolated: some valid policy affecting `direction` selects it, and it is not hostNetwork (a
         hostNetwork pod is never counted as protected)."""
@@ -165,7 +177,17 @@ class Index:
         """Namespaces (of the input) whose labels a namespaceSelector matches."""
         got = self._ns_selected.get(selector)
         if got is None:
-            got = tuple(n for n, labels in self.ns_labels.items() if selector.matches(labels))
+            if selector.match_labels:  # through an index of label pairs: 25,000 namespaces, thousands of selectors
+                postings = self.memo.get("ns_postings")
+                if postings is None:
+                    postings = self.memo["ns_postings"] = {}
+                    for n, labels in self.ns_labels.items():
+                        for kv in labels.items():
+                            postings.setdefault(kv, []).append(n)
+                candidates = min((postings.get(kv, []) for kv in selector.match_labels), key=len)
+                got = tuple(n for n in candidates if selector.matches(self.ns_labels[n]))
+            else:
+                got = tuple(n for n, labels in self.ns_labels.items() if selector.matches(labels))
             self._ns_selected[selector] = got
         return got
 
@@ -182,8 +204,13 @@ class Index:
     def peer_classes(self, policy: Policy, peer: Peer) -> set[int]:
         """Ids of the classes `peer` of `policy` matches (`peer_matches_class` over every class)."""
         if peer.ip_block is not None:
-            bid = self.blocks[peer.ip_block]
-            return {c.id for c in self.classes if bid in c.ip_blocks}
+            by_block = self.memo.get("block_classes")
+            if by_block is None:
+                by_block = self.memo["block_classes"] = {}
+                for c in self.classes:
+                    for b in c.ip_blocks:
+                        by_block.setdefault(b, set()).add(c.id)
+            return set(by_block.get(self.blocks[peer.ip_block], ()))
         namespaces = ((policy.namespace,) if peer.namespace_selector is None
                       else self.namespaces_matching(peer.namespace_selector))
         out: set[int] = set()

@@ -308,7 +308,7 @@ class PairCache:
     def __init__(self, index: Index) -> None:
         self.index = index
         self._cache: dict[tuple[int, int], IntervalSet] = {}
-        self._egress: dict[tuple[int, int], IntervalSet] = {}
+        self._egress: dict[tuple[tuple[object, ...], int], IntervalSet] = {}
 
     def egress_ports(self, src: PodClass, dst: PodClass) -> IntervalSet:
         ix = self.index
@@ -319,7 +319,7 @@ class PairCache:
     def egress_of(self, policies: tuple[Policy, ...], dst: PodClass) -> IntervalSet:
         """What these egress policies (those of an egress-isolated source: an `Index.policies_for` result)
         allow towards `dst`."""
-        key = (id(policies), dst.id)
+        key = (self.index.egress_signature(policies), dst.id)
         got = self._egress.get(key)
         if got is None:
             ix = self.index
