@@ -43,7 +43,7 @@ TIERS: dict[str, dict[str, int]] = {
     "L": {"pods": 150000, "policies": 10000, "namespaces": 1500},
     "XL": {"pods": 150000, "policies": 75000, "namespaces": 25000},
 }
-GOALS = {"S": "under 1.5 s wall", "M": "at most 3x", "L": "at most 3x (stretch 2x), 2.5 GB",
+GOALS = {"S": "under 1.5 s wall", "2k": "20x less CPU than network-config-analyzer", "M": "at most 3x", "L": "at most 3x (stretch 2x), 2.5 GB",
          "XL": "at most 5x, 4 GB"}
 CORE = {"pods": 2000, "policies": 200, "namespaces": 40, "queries": 10000}
 NCA = ROOT / ".venv-nca" / "bin" / "nca"

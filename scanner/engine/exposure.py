@@ -185,8 +185,8 @@ class SourceTotals:
     peer: tuple[str, bool]
     egress_open: dict[str, bool]  # namespace -> some class there is not egress-isolated
     open_count: int
-    egress_profiles: dict[tuple[object, ...], tuple[tuple[Policy, ...], int]]  # signature -> (policies, count)
-    profiles_of: dict[str, tuple[tuple[object, ...], ...]]
+    egress_profiles: dict[int, tuple[tuple[Policy, ...], int]]  # signature -> (policies, namespaces)
+    profiles_of: dict[str, tuple[int, ...]]
 
     def others(self, namespace: str) -> tuple[int, bool, list[tuple[Policy, ...]]]:
         """(namespaces, egress-open anywhere, egress profiles) over the namespaces other than `namespace`."""

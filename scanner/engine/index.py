@@ -154,15 +154,17 @@ class Index:
             self._by_direction[key] = got
         return got
 
-    def egress_signature(self, policies: tuple[Policy, ...]) -> tuple[object, ...]:
-        """What a set of egress policies allows, as (matched classes, ports) per rule: equal for policies that
-        are copies of each other in different namespaces (a per-namespace DNS allow), so results computed for
-        one hold for all."""
+    def egress_signature(self, policies: tuple[Policy, ...]) -> int:
+        """What a set of egress policies allows, as a number: equal for policies whose rules match the same
+        classes on the same ports (per-namespace copies of a DNS allow, say), so results computed for one hold
+        for all. Interned from (matched classes, ports) per rule."""
         memo = self.memo.setdefault("egress_signature", {})
-        got: tuple[object, ...] | None = memo.get(id(policies))
+        got: int | None = memo.get(id(policies))
         if got is None:
-            got = tuple(sorted(((id(self.rule_classes(p, r)), r.ports) for p in policies for r in p.egress),
+            sig = tuple(sorted(((id(self.rule_classes(p, r)), r.ports) for p in policies for r in p.egress),
                                key=lambda x: (x[0], repr(x[1]))))
+            interned = self.memo.setdefault("egress_signatures", {})
+            got = interned.setdefault(sig, len(interned))
             memo[id(policies)] = got
         return got
 

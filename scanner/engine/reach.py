@@ -308,7 +308,7 @@ class PairCache:
     def __init__(self, index: Index) -> None:
         self.index = index
         self._cache: dict[tuple[int, int], IntervalSet] = {}
-        self._egress: dict[tuple[tuple[object, ...], int], IntervalSet] = {}
+        self._egress: dict[tuple[int, int], IntervalSet] = {}
 
     def egress_ports(self, src: PodClass, dst: PodClass) -> IntervalSet:
         ix = self.index
