@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import base64
 import datetime as dt
-import gc
 import heapq
 import os
 import random
@@ -45,11 +44,12 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import orjson
+
+from scanner.bulk import bulk_load  # the cyclic collector off while many small containers are built
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -253,20 +253,10 @@ def _ports(*spec: tuple[str, int, str]) -> list[dict[str, Any]]:
 def generate(pods: int, policies: int, namespaces: int, seed: int) -> list[dict[str, Any]]:
     """The lean objects of a cluster: Namespaces, then Pods, Services and NetworkPolicies (exactly `pods` pods
     and `policies` NetworkPolicies)."""
-    with _gc_paused():
+    with bulk_load():
         return _generate(pods, policies, namespaces, seed)
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while building many small containers (it would cost about half the time)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _generate(pods: int, policies: int, namespaces: int, seed: int) -> list[dict[str, Any]]:
@@ -653,7 +643,7 @@ def write_outputs(objs: list[dict[str, Any]], pages: str | None, page_size: int,
                   described: str, release: bool = False) -> dict[str, Any]:
     """Write the API-shaped paged lists and/or the snapshot in one pass over the objects; a summary. With
     `release`, `objs` is emptied and each lean object let go once written (less memory for big clusters)."""
-    with _gc_paused():
+    with bulk_load():
         return _write_outputs(objs, pages, page_size, snapshot, described, release)
 
 

@@ -12,13 +12,11 @@ and must not interpret objects: that belongs to `scanner.parse`.
 from __future__ import annotations
 
 import email.utils
-import gc
 import logging
 import os
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -26,6 +24,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import orjson
 
 from scanner import __version__
+from scanner.bulk import bulk_load
 from scanner.collect import CollectionStatus, RawObject, RawSnapshot
 from scanner.collect.project import CLUSTER, project, scope_of
 from scanner.errors import CollectionError
@@ -583,17 +582,6 @@ def _configuration(kubeconfig: str | None, context: str | None, in_cluster: bool
     return cfg, described
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while pages are parsed (it dominates bulk parsing); freeze what stays."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.freeze()
-            gc.enable()
 
 
 def collect(kubeconfig: str | None, context: str | None, in_cluster: bool, namespaces: list[str],
@@ -628,7 +616,7 @@ def collect(kubeconfig: str | None, context: str | None, in_cluster: bool, names
     collector = _Collector(session, wanted, page_size, progress, snap)
     started = time.monotonic()
     try:
-        with _gc_paused():
+        with bulk_load():
             collector.run()
     finally:
         client.close()

@@ -278,13 +278,18 @@ def rule_sources(index: Index, policy: Policy, rule: Rule) -> dict[str, SourceMa
         m.classes.append(cls)
         m.selector = m.selector or not text[1]
         m.peers.add(text)
-        if index.isolated(cls, "egress"):
-            pols = index.policies_for(cls, "egress")
-            m.egress_profiles.setdefault(id(pols), pols)
-        else:
-            m.egress_open = True
+        _add_egress(index, m, cls)
     memo[key] = got
     return got
+
+
+def _add_egress(index: Index, m: SourceMatch, cls: PodClass) -> None:
+    """Record whether `cls` is egress-open, or the egress policies that isolate it."""
+    if index.isolated(cls, "egress"):
+        pols = index.policies_for(cls, "egress")
+        m.egress_profiles.setdefault(id(pols), pols)
+    else:
+        m.egress_open = True
 
 
 def _chunk(index: Index, namespace: str, selector: LabelSelector | None, with_host: bool) -> SourceMatch:
@@ -300,11 +305,7 @@ def _chunk(index: Index, namespace: str, selector: LabelSelector | None, with_ho
             classes = [index.classes[i] for i in index.pod_classes(namespace, selector)]
         got = SourceMatch(classes, True, set(), False, {})
         for cls in classes:
-            if index.isolated(cls, "egress"):
-                pols = index.policies_for(cls, "egress")
-                got.egress_profiles.setdefault(id(pols), pols)
-            else:
-                got.egress_open = True
+            _add_egress(index, got, cls)
         memo[key] = got
     return got
 
