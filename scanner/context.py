@@ -83,12 +83,28 @@ class Context:
     def endpoint_subject(ep: Endpoint) -> Subject:
         return Subject(ep.kind, ep.namespace, ep.name)
 
-    @staticmethod
-    def workload_subject(ep: Endpoint) -> Subject:
-        """A pod's workload (`Endpoint.owner`) when it has one, else the pod or template itself."""
+    def workload_subject(self, ep: Endpoint) -> Subject:
+        """A pod's workload (`Endpoint.owner`) when it has one, else the pod or template itself. A workload
+        whose pods fall into different classes (a rollout whose ReplicaSets differ in a label a policy reads)
+        may get different verdicts per pod: its pods are then their own subjects, so that no subject gets two
+        findings of one rule."""
         if ep.owner is not None:
-            return Subject(ep.owner[0], ep.namespace, ep.owner[1])
+            subject = Subject(ep.owner[0], ep.namespace, ep.owner[1])
+            if subject not in self._split_workloads:
+                return subject
         return Subject(ep.kind, ep.namespace, ep.name)
+
+    @cached_property
+    def _split_workloads(self) -> frozenset[Subject]:
+        seen: dict[Subject, int] = {}
+        split: set[Subject] = set()
+        for i, ep in enumerate(self.cluster.endpoints):
+            if ep.owner is not None:
+                subject = Subject(ep.owner[0], ep.namespace, ep.owner[1])
+                cid = self.index.class_of[i]
+                if seen.setdefault(subject, cid) != cid:
+                    split.add(subject)
+        return frozenset(split)
 
     def workloads(self, members: Iterable[int]) -> list[Workload]:
         """Endpoints (indices) grouped by workload, in order of first appearance."""

@@ -140,3 +140,21 @@ def test_a_rule_admitting_many_namespaces_is_summarised(tmp_path):
         "examples": ["t00", "t01", "t02", "t03", "t04"], "ports": {"TCP": ["8080"]},
         "allowed_end_to_end": {"TCP": ["8080"]}, "destinations": ["shop/api"]}}
     assert "60 namespaces through shop/team spec.ingress[0]" in f["message"]
+
+
+def test_a_workload_split_across_classes_is_judged_per_pod(tmp_path):
+    """During a rollout the two ReplicaSets' pods may differ in a label a policy reads and so get different
+    verdicts: then each pod is its own subject, and no subject gets two findings of one rule."""
+    pods = [POD.format(name=f"api-{h}-0", hash=h, tier="backend", ip=f"10.1.0.{i + 1}").replace(
+        "app: api,", f"app: api, version: '{i + 1}',") for i, h in enumerate(["aaa", "bbb"])]
+    policy = ("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: v1, namespace: shop}\n"
+              "spec: {podSelector: {matchLabels: {version: '1'}}, policyTypes: [Ingress]}\n")
+    path = tmp_path / "rollout.yaml"
+    path.write_text("---".join([*pods, "\n" + policy]))
+    rc, result, err = run_json("scan", str(path), "--format", "json", "--fail-on", "none")
+    assert rc == 0, err
+    np004 = sorted((f["subject"]["kind"], f["subject"]["name"], f["status"]) for f in result["findings"]
+                   if f["rule"] == "NP004")
+    assert np004 == [("Pod", "api-aaa-0", "PASS"), ("Pod", "api-bbb-0", "FAIL")]
+    subjects = [(f["rule"], f["subject"]["kind"], f["subject"]["name"]) for f in result["findings"]]
+    assert len(subjects) == len(set(subjects))
