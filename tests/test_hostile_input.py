@@ -175,3 +175,50 @@ def test_usage_errors_are_one_line():
         assert p.returncode == 2, argv
         assert p.stderr.count("\n") == 1 and p.stderr.startswith("netpol-audit: error: netpol-audit"), p.stderr
         assert "Traceback" not in p.stderr
+
+
+def _peak_rss_mb(argv: list[str]) -> tuple[int, str, float]:
+    import os
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "scanner", *argv], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    with proc.stderr:
+        err = proc.stderr.read().decode()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
+    return os.waitstatus_to_exitcode(status), err, usage.ru_maxrss / 1024
+
+
+def test_multi_gigabyte_file_is_refused_before_it_is_read(tmp_path):
+    """A 3 GiB file (sparse: nothing is written to disk) is refused by its size, in one line, exit 2, without
+    reading it: the process stays small."""
+    big = tmp_path / "huge.json"
+    with open(big, "wb") as fh:
+        fh.truncate(3 << 30)
+    rc, err, rss = _peak_rss_mb(["isolation", str(big)])
+    assert rc == 2
+    assert err.strip() == (f"netpol-audit: error: {big}: 3221225472 bytes, larger than the limit of 1073741824 "
+                           "bytes (see --max-file-size)")
+    assert rss < 200
+
+
+def test_compressed_bomb_is_cut_at_the_limit(tmp_path):
+    """A gzip file that inflates to 200 MiB of zeros, with --max-file-size 10MB (MiB): refused after reading at most
+    the limit, with bounded memory."""
+    import zlib
+
+    bomb = tmp_path / "bomb.json.gz"
+    z = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip framing
+    chunk = b"\0" * (1 << 20)
+    with open(bomb, "wb") as fh:
+        for _ in range(200):
+            fh.write(z.compress(chunk))
+        fh.write(z.flush())
+    assert bomb.stat().st_size < 1 << 20
+    rc, err, rss = _peak_rss_mb(["isolation", str(bomb), "--max-file-size", "10MB"])
+    assert rc == 2
+    assert err.strip() == f"netpol-audit: error: {bomb}: larger than the limit of 10485760 bytes (see --max-file-size)"
+    assert rss < 200

@@ -129,6 +129,10 @@ def read_bytes(path: str, limits: Limits) -> bytes:
                 data = fh.read(cap + 1)
         else:
             with open(path, "rb") as fh:
+                size = os.fstat(fh.fileno()).st_size
+                if size > cap:  # a regular file says its size: refuse before reading a byte
+                    raise InputError(f"{size} bytes, larger than the limit of {cap} bytes (see --max-file-size)",
+                                     file=path)
                 data = fh.read(cap + 1)
     except OSError as e:
         raise InputError(f"cannot read: {e.strerror or e}", file=path) from None
