@@ -81,6 +81,9 @@ def _cluster_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
                    help="overall collection deadline; kinds not listed by then make the audit incomplete "
                         "(default: %(default)s)")
+    g.add_argument("--max-response-size", type=_size, default=512 << 20, metavar="SIZE",
+                   help="refuse an API response (one page of a list) larger than this; the kind is then not "
+                        "collected and the audit incomplete (default: 512M)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -371,7 +374,8 @@ def _collect_raw(args: argparse.Namespace, namespaces: list[str], progress: Any,
     if _live_mode(args):
         from scanner.collect.live import collect
 
-        return collect(args.kubeconfig, args.context, args.in_cluster, namespaces, args.timeout, progress)
+        return collect(args.kubeconfig, args.context, args.in_cluster, namespaces, args.timeout, progress,
+                       max_response_bytes=args.max_response_size)
     default_ns = default_namespace or (namespaces[0] if namespaces else "default")
     return load_files(args.inputs, default_ns, Limits(args.max_file_size, args.max_documents, args.max_depth), progress)
 

@@ -13,6 +13,7 @@ import fnmatch
 import hashlib
 import logging
 import traceback
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -155,6 +156,7 @@ def _result(ctx: Context, catalog: Catalog, selected: dict[str, Framework], cont
     findings: list[dict[str, Any]] = []
     for rid, rs in results.items():
         meta = catalog.meta(rid)
+        rule_controls = {k: sorted(set(v)) for k, v in sorted(controls.get(rid, {}).items())}  # shared, read-only
         override = ctx.config.severity_overrides.get(rid) or ctx.config.severity_overrides.get(meta.slug)
         seen_ids: dict[str, int] = {}
         for r in rs:
@@ -186,7 +188,7 @@ def _result(ctx: Context, catalog: Catalog, selected: dict[str, Framework], cont
                 (r.subject.kind == "Namespace" and ctx.is_system(r.subject.name)),
                 "message": r.message, "evidence": dict(r.evidence), "waiver": waiver_json,
                 "location": _location(ctx, r.subject.ref),
-                "controls": {k: sorted(set(v)) for k, v in sorted(controls.get(rid, {}).items())},
+                "controls": rule_controls,
             })
     findings.sort(key=lambda f: (_STATUS_RANK[f["status"]], SEVERITY_RANK[f["severity"]], f["rule"],
                                  f["subject"]["namespace"] or "", f["subject"]["kind"], f["subject"]["name"],
@@ -215,15 +217,16 @@ def _result(ctx: Context, catalog: Catalog, selected: dict[str, Framework], cont
     gating = [f for f in findings if f["status"] == FAIL and SEVERITY_RANK[f["severity"]] <= fail_rank]
     errors = [f for f in findings if f["status"] == ERROR]
     incomplete = bool(errors) or not ctx.complete
+    by_status = Counter(f["status"] for f in findings)
+    failed_by_severity = Counter(f["severity"] for f in findings if f["status"] == FAIL)
     eps = ctx.cluster.endpoints
     iso_in = sum(len(c.members) for c in ctx.index.classes if ctx.index.isolated(c, "ingress"))
     iso_eg = sum(len(c.members) for c in ctx.index.classes if ctx.index.isolated(c, "egress"))
     summary = {
         "result": "incomplete" if incomplete else ("fail" if gating else "pass"),
         "fail_on": opts.fail_on,
-        "findings": {s: sum(1 for f in findings if f["status"] == s) for s in STATUSES},
-        "failed_by_severity": {s: sum(1 for f in findings if f["status"] == FAIL and f["severity"] == s)
-                               for s in SEVERITIES},
+        "findings": {s: by_status[s] for s in STATUSES},
+        "failed_by_severity": {s: failed_by_severity[s] for s in SEVERITIES},
         "gating_findings": len(gating),
         "rules": {"total": len(catalog.rules), "evaluated": len(results),
                   "errored": sorted({f["rule"] for f in errors})},

@@ -8,7 +8,10 @@ certificate from a test CA (made with the `openssl` command), or plain HTTP.
 
 Faults, per resource (`pods`, `deployments.apps`, `networkpolicies.crd.projectcalico.org`, as kubectl names
 them): 403, a missing API group (404), 429 with Retry-After, 503, slow answers, continue tokens that expire
-(410), responses cut short, invalid JSON, and connections dropped without an answer. Every request is logged.
+(410), responses cut short, invalid JSON, connections dropped without an answer, later pages of a list at another
+resourceVersion than the first, bodies trickled a byte at a time (slowloris) and huge bodies (gigabytes of
+generated JSON streamed in chunks, with or without Content-Length, never held in memory). Every request is
+logged.
 
 The server runs in a daemon thread on 127.0.0.1, stops when its `with` block ends, and stops by itself after
 `lifetime` seconds in any case.
@@ -112,6 +115,10 @@ class Faults:
     invalid_json: Counter[str] = field(default_factory=Counter)  # the next N answers: half the JSON, complete HTTP
     drop: Counter[str] = field(default_factory=Counter)  # the next N continue requests: connection reset
     drop_first_page: bool = False  # `drop` applies to first pages too
+    rv_change: Counter[str] = field(default_factory=Counter)  # the next N continue pages: another resourceVersion
+    trickle: dict[str, float] = field(default_factory=dict)  # every answer: one byte of the body per this many s
+    huge: dict[str, int] = field(default_factory=dict)  # every answer: a generated list body of this many bytes
+    huge_announced: bool = True  # `huge` with its Content-Length; otherwise chunked, its size unknown in advance
 
 
 def _token(rv: int, start: int) -> str:
@@ -148,6 +155,7 @@ class KubeAPI:
         self.lifetime = lifetime
         self.requests: list[tuple[str, str]] = []  # (path, query) of every request, authenticated or not
         self.errors: list[str] = []  # tracebacks of the server's own failures (a test should find none)
+        self.huge_sent: list[int] = []  # bytes of each `huge` body written before it ended or the client left
         self.rv = 1000
         self.store: dict[ResType, list[dict[str, Any]]] = {t: [] for t in TYPES}
         self.served_groups = {t.group for t in TYPES if t.builtin} | set(groups)
@@ -476,6 +484,8 @@ class KubeAPI:
                 return self._send(h, 400, status(400, "BadRequest", "continue key is not valid: illegal base64 "
                                                  "data"))
             rv, start = parsed
+            if self._take(f.rv_change, key):
+                rv += 1  # as if the pages came from another snapshot
             if self._take(f.expire, key):
                 return self._send(h, 410, status(
                     410, "Expired", "The provided continue parameter is too old to display a consistent list "
@@ -486,6 +496,8 @@ class KubeAPI:
                     metadata={"continue": _token(self.rv, start)}))
         if (cont or f.drop_first_page) and self._take(f.drop, key):
             return self._reset(h)
+        if key in f.huge:
+            return self._send_huge(h, t, f.huge[key], f.huge_announced)
         path = self._list_path(t, namespace)
         body = self.pages.get((path, limit, start))
         if body is None:
@@ -495,6 +507,8 @@ class KubeAPI:
             return self._send_raw(h, 200, body[: len(body) // 2], length=len(body), close=True)
         if self._take(f.invalid_json, key):
             return self._send_raw(h, 200, body[: len(body) // 2])
+        if key in f.trickle:
+            return self._send_trickle(h, body, f.trickle[key])
         return self._send_raw(h, 200, body)
 
     def _page(self, t: ResType, items: list[dict[str, Any]], start: int, limit: int, rv: int) -> bytes:
@@ -536,6 +550,64 @@ class KubeAPI:
             h.close_connection = True
         if close:
             h.close_connection = True
+
+    def _send_trickle(self, h: BaseHTTPRequestHandler, body: bytes, interval: float) -> None:
+        """The headers at once, then the body one byte per `interval` seconds until the client goes away."""
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.close_connection = True
+        try:
+            for i in range(len(body)):
+                h.wfile.write(body[i:i + 1])
+                h.wfile.flush()
+                time.sleep(interval)
+        except OSError:
+            pass
+
+    def _send_huge(self, h: BaseHTTPRequestHandler, t: ResType, size: int, announced: bool) -> None:
+        """A valid `size`-byte list body (padded with spaces to the exact length), generated and written in 1 MiB
+        pieces until written or the client goes away: the server never holds more than one piece."""
+        head = orjson.dumps({"kind": f"{t.kind}List", "apiVersion": t.group_version,
+                             "metadata": {"resourceVersion": str(self.rv)}})[:-1] + b',"items":['
+        item = b'{"metadata":{"name":"x","namespace":"default"}},'
+        piece = item * ((1 << 20) // len(item))
+        tail = b'{"metadata":{"name":"y","namespace":"default"}}]}'
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        if announced:
+            h.send_header("Content-Length", str(size))
+        else:
+            h.send_header("Transfer-Encoding", "chunked")
+        h.end_headers()
+        h.close_connection = True
+
+        sent = 0
+
+        def write(data: bytes) -> None:
+            nonlocal sent
+            h.wfile.write(b"%x\r\n%s\r\n" % (len(data), data) if not announced else data)
+            sent += len(data)
+
+        try:
+            write(head)
+            left = size - len(head) - len(tail)
+            while left >= len(piece):
+                write(piece)
+                left -= len(piece)
+            k = left // len(item)  # the rest: whole items, then spaces
+            if k:
+                write(item * k)
+            if left - k * len(item):
+                write(b" " * (left - k * len(item)))
+            write(tail)
+            if not announced:
+                h.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            pass
+        with self._lock:
+            self.huge_sent.append(sent)
 
     def _reset(self, h: BaseHTTPRequestHandler) -> None:
         """Drop the connection without an answer (a TCP reset)."""

@@ -672,3 +672,151 @@ def test_publish_without_the_crds_fails_clearly(pki, tmp_path):
         assert "Traceback" not in err
     finally:
         api.stop()
+
+
+# ----- collector faults through the CLI: each ends within the deadline, incomplete, and nothing passes
+
+
+GIB2 = 2 << 30
+
+
+def _rss() -> int:
+    """This process's resident memory now, in bytes."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def _fillers(n):
+    """Pods enough for the CLI's pages of 500 to need a continue token."""
+    return [{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"filler-{i:04d}", "namespace": "filler",
+                                                             "labels": {"app": "filler"}},
+             "spec": {"containers": [{"name": "c"}]}} for i in range(n)]
+
+
+def _scan_incomplete(kc, kind, timeout=30, *extra):
+    """`scan --kubeconfig` must end incomplete (exit 3), name `kind` first on stderr, and pass no requirement."""
+    from conftest import run_cli
+
+    started = time.monotonic()
+    rc, out, err = run_cli("scan", "--kubeconfig", kc, "--format", "json", "--fail-on", "none",
+                           "--timeout", str(timeout), *extra)
+    elapsed = time.monotonic() - started
+    assert rc == 3, err
+    result = json.loads(out)
+    assert result["summary"]["result"] == "incomplete"
+    assert [f["status"] for f in result["findings"] if f["rule"] == "NP035"] == ["FAIL"]
+    assert "PASS" not in {r["status"] for fw in result["frameworks"] for r in fw["requirements"]}
+    [line] = [x for x in err.splitlines() if "the collection is incomplete" in x]
+    assert f"the collection is incomplete ({kind}: " in line, line
+    assert "Traceback" not in err
+    return line, elapsed
+
+
+def test_a_resource_version_change_between_pages_restarts_the_list(serve, cluster):
+    api, kc = serve(cluster, Faults(rv_change={"pods": 1}))
+    snap = collect(kc, None, False, [], 30, QUIET, page_size=40)
+    assert snap.collection.complete and snap.collection.problems == []
+    assert got(snap) == expected(api)  # no page twice, none from the other version
+    assert len([q for _, q in list_requests(api, "pods") if q == "limit=40"]) == 2
+
+
+def test_a_resource_version_that_keeps_changing_is_recorded(serve, cluster):
+    api, kc = serve(cluster, Faults(rv_change={"pods": 99}))
+    snap = collect(kc, None, False, [], 30, QUIET, page_size=40)
+    [problem] = snap.collection.problems
+    assert problem["kind"] == "Pod" and problem["namespace"] is None
+    assert problem["reason"] == (f"the list's metadata.resourceVersion changed between pages ({api.rv}, then "
+                                 f"{api.rv + 1}): the pages are not one consistent snapshot (the list was "
+                                 "restarted 3 times); 40 objects listed before it were kept")
+    assert len([q for _, q in list_requests(api, "pods") if q == "limit=40"]) == 4
+    pods = [o for o in got(snap) if o["kind"] == "Pod"]
+    assert pods == [o for o in expected(api) if o["kind"] == "Pod"][:40]  # the first page only, one version
+
+
+def test_a_resource_version_change_never_yields_a_passing_requirement(serve):
+    _, kc = serve([*_example_objects(), *_fillers(600)], Faults(rv_change={"pods": 99}))
+    line, _ = _scan_incomplete(kc, "Pod")
+    assert "metadata.resourceVersion changed between pages" in line
+
+
+def test_a_2gb_response_announced_is_refused_unread(serve, cluster):
+    api, kc = serve(cluster, Faults(huge={"services": GIB2}))
+    rss = _rss()
+    started = time.monotonic()
+    snap = collect(kc, None, False, [], 30, QUIET)
+    assert time.monotonic() - started < 5
+    assert snap.collection.problems == [{
+        "kind": "Service", "namespace": None,
+        "reason": f"response too large: {GIB2} bytes announced, over the limit of {512 << 20} bytes per "
+                  "response; not read"}]
+    assert len(list_requests(api, "services")) == 1  # not retried
+    assert _rss() - rss < 200 << 20
+    assert got(snap) == expected(api, lambda o: o["kind"] != "Service")
+
+
+def test_a_2gb_response_streamed_stops_at_the_size_limit(serve, cluster):
+    api, kc = serve(cluster, Faults(huge={"services": GIB2}, huge_announced=False))
+    rss = _rss()
+    started = time.monotonic()
+    snap = collect(kc, None, False, [], 30, QUIET, max_response_bytes=8 << 20)
+    assert time.monotonic() - started < 5
+    assert snap.collection.problems == [{
+        "kind": "Service", "namespace": None,
+        "reason": f"response too large: over the limit of {8 << 20} bytes per response; stopped reading it"}]
+    assert len(list_requests(api, "services")) == 1
+    assert _rss() - rss < 200 << 20
+    deadline = time.monotonic() + 5
+    while not api.huge_sent and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert api.huge_sent and api.huge_sent[0] < 64 << 20  # the client stopped reading: the server gave up
+    assert got(snap) == expected(api, lambda o: o["kind"] != "Service")
+
+
+def test_a_2gb_response_never_yields_a_passing_requirement(serve):
+    _api, kc = serve(_example_objects(), Faults(huge={"networkpolicies.networking.k8s.io": GIB2},
+                                                huge_announced=False))
+    line, elapsed = _scan_incomplete(kc, "NetworkPolicy", 10, "--max-response-size", "8M")  # small: a fast test
+    assert elapsed < 10
+    assert f"NetworkPolicy: response too large: over the limit of {8 << 20} bytes per response" in line
+
+
+def test_a_2gb_response_announced_never_yields_a_passing_requirement(serve):
+    _, kc = serve(_example_objects(), Faults(huge={"pods": GIB2}))
+    line, elapsed = _scan_incomplete(kc, "Pod", timeout=10)
+    assert elapsed < 10
+    assert f"Pod: response too large: {GIB2} bytes announced" in line
+
+
+def test_a_slowloris_response_times_out_per_request(serve, cluster):
+    api, kc = serve(cluster, Faults(trickle={"services": 1.0}))
+    started = time.monotonic()
+    snap = collect(kc, None, False, [], 30, QUIET, request_timeout=1.0, max_attempts=2)
+    assert time.monotonic() - started < 6  # two attempts of 1s, at most a byte's interval late each, a backoff
+    [problem] = snap.collection.problems
+    assert problem["kind"] == "Service" and problem["namespace"] is None
+    # the socket's read timeout or the check between reads, whichever comes first
+    assert problem["reason"] in ("timed out after 1s (gave up after 2 attempts)",
+                                 "timed out after 1s reading the response (gave up after 2 attempts)")
+    assert got(snap) == expected(api, lambda o: o["kind"] != "Service")
+
+
+def test_a_slowloris_response_ends_at_the_overall_deadline(serve):
+    _, kc = serve(_example_objects(), Faults(trickle={"services": 1.0}))
+    line, elapsed = _scan_incomplete(kc, "Service", timeout=3)
+    assert elapsed < 3 + 2  # the deadline, at most a byte's interval late, and the audit
+    assert "reading the response: the overall timeout of 3s was reached" in line
+    assert "Pod: not collected: the overall timeout of 3s was reached" in line
+
+
+@pytest.mark.parametrize(("faults", "kind", "reason"), [
+    (Faults(drop={"pods": 99}), "Pod", "connection failed: "),  # the server dies after the first page
+    (Faults(truncate={"deployments.apps": 99}), "Deployment",
+     "truncated response: the connection closed before the announced length was read (gave up after 5 attempts)"),
+    (Faults(invalid_json={"nodes": 99}), "Node", "invalid JSON in the response ("),
+], ids=["dies-mid-list", "truncated", "invalid-json"])
+def test_a_broken_response_never_yields_a_passing_requirement(serve, faults, kind, reason):
+    _, kc = serve([*_example_objects(), *_fillers(600)], faults)
+    line, _ = _scan_incomplete(kc, kind)
+    assert f"({kind}: {reason}" in line

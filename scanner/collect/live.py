@@ -34,7 +34,12 @@ log = logging.getLogger(__name__)
 
 REQUEST_TIMEOUT = 60.0  # seconds, one request (connect and the whole response), within the overall deadline
 MAX_ATTEMPTS = 5  # per request: the first try and up to four retries
-MAX_RESTARTS = 3  # of one list whose continue token expired (410 Gone)
+MAX_RESTARTS = 3  # of one list whose continue token expired (410 Gone) or whose resourceVersion changed
+# The largest response body read, in bytes (one page of a list, or one discovery document): a bigger one, announced
+# by Content-Length or streamed, is refused unread or stops being read at the limit, and the kind is recorded as not
+# collected, not retried. Real pages of `limit` objects are a few MiB; the cap bounds memory against a broken or
+# hostile server. `collect(max_response_bytes=...)` overrides it; the default is read when `collect` is called.
+MAX_RESPONSE_BYTES = 512 << 20
 BACKOFF_BASE = 0.25  # seconds; doubles with each retry, with jitter
 BACKOFF_CAP = 8.0
 RETRY_AFTER_CAP = 60.0
@@ -105,13 +110,16 @@ class _Failed(Exception):
     """One request (after its retries) or one list failed; `reason` is the line recorded as the problem."""
 
     def __init__(self, reason: str, status: int | None = None, *, fatal: bool = False,
-                 deadline: bool = False, retry_after: float | None = None) -> None:
+                 deadline: bool = False, retry_after: float | None = None, retry: bool = True,
+                 restart: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.status = status
         self.fatal = fatal  # not worth retrying (TLS): the server cannot be used
         self.deadline = deadline  # the overall deadline ended it
         self.retry_after = retry_after  # seconds the server asked us to wait (429, 503)
+        self.retry = retry  # False: the same request would fail the same way (a response over the size limit)
+        self.restart = restart  # the list is not one consistent snapshot: start it again, like after a 410
 
 
 @dataclass(slots=True)
@@ -132,6 +140,7 @@ class _Session:
     deadline: float
     request_timeout: float
     max_attempts: int
+    max_response_bytes: int = MAX_RESPONSE_BYTES
     stats: _Stats = field(default_factory=_Stats)
     sleep: Callable[[float], None] = time.sleep
 
@@ -156,7 +165,7 @@ class _Session:
                 except orjson.JSONDecodeError as e:
                     raise _Failed(f"invalid JSON in the response ({len(body)} bytes): {e}") from None
             except _Failed as e:
-                if e.fatal or e.deadline or (e.status is not None and e.status not in _RETRY_STATUS):
+                if e.fatal or e.deadline or not e.retry or (e.status is not None and e.status not in _RETRY_STATUS):
                     raise
                 if self.remaining() <= 0:  # the deadline cut the request short
                     raise _Failed(f"{e.reason}: the overall timeout of {self.timeout:g}s was reached", e.status,
@@ -192,13 +201,23 @@ class _Session:
             status = int(response.status)
             if not 200 <= status <= 299:
                 raise _status_failure(status, response, _read_capped(response, _ERROR_BODY_LIMIT))
+            cap = self.max_response_bytes
+            announced = _content_length(response)
+            if announced is not None and announced > cap:
+                raise _Failed(f"response too large: {announced} bytes announced, over the limit of {cap} bytes "
+                              "per response; not read", retry=False)
             chunks = []
+            size = 0
             while True:
                 if time.monotonic() - started > limit:
                     raise _Failed(f"timed out after {limit:.3g}s reading the response")
-                chunk = response.read1(_READ_CHUNK)
+                chunk = response.read1(min(_READ_CHUNK, cap + 1 - size))
                 if not chunk:
                     break
+                size += len(chunk)
+                if size > cap:
+                    raise _Failed(f"response too large: over the limit of {cap} bytes per response; stopped "
+                                  "reading it", retry=False)
                 chunks.append(chunk)
             complete = True
             return b"".join(chunks)
@@ -213,6 +232,14 @@ class _Session:
                 if not complete:  # never hand a connection with unread bytes back to the pool
                     response.close()
                 response.release_conn()
+
+
+def _content_length(response: Any) -> int | None:
+    try:
+        value = int(response.headers.get("Content-Length") or "")
+    except (TypeError, ValueError):
+        return None
+    return value if value >= 0 else None
 
 
 def _read_capped(response: Any, cap: int) -> bytes:
@@ -407,29 +434,33 @@ class _Collector:
         self.session.stats.pages += 1
 
     def list_all(self, res: Resource, ns: str | None) -> None:
-        """Every page of one list; restarted from the start when its continue token expires."""
+        """Every page of one list; restarted from the start when its continue token expires (410 Gone) or a page
+        comes at another resourceVersion than the first (the pages would not be one consistent snapshot)."""
         restarts = 0
         while True:
             kept: list[RawObject] = []
             token: str | None = None
+            version: str | None = None
             try:
                 while True:
                     query: list[tuple[str, Any]] = [("limit", self.page_size)]
                     if token:
                         query.append(("continue", token))
-                    token = self.page(res, ns, query, kept)
+                    token, version = self.page(res, ns, query, kept, version)
                     if not token:
                         self.snap.objects.extend(kept)
                         log.info("listed %d %s%s", len(kept), res.label, f" in {ns}" if ns else "")
                         return
             except _Failed as e:
-                if e.status == 410 and token and restarts < MAX_RESTARTS:
+                restart = e.restart or (e.status == 410 and bool(token))
+                if restart and restarts < MAX_RESTARTS:
                     restarts += 1
-                    log.info("%s: the continue token expired (410 Gone); restarting the list (%d of %d)",
-                             res.label, restarts, MAX_RESTARTS)
+                    log.info("%s: %s; restarting the list (%d of %d)", res.label,
+                             e.reason if e.restart else "the continue token expired (410 Gone)", restarts,
+                             MAX_RESTARTS)
                     continue
                 reason = e.reason
-                if e.status == 410 and token:
+                if restart:
                     reason = f"{reason} (the list was restarted {restarts} times)"
                 elif e.status == 404:
                     reason = f"{res.api_version} {res.plural} not served: {reason}"
@@ -439,22 +470,30 @@ class _Collector:
                 self.problem(res, ns, reason)
                 return
 
-    def page(self, res: Resource, ns: str | None, query: list[tuple[str, Any]], kept: list[RawObject]) -> str | None:
+    def page(self, res: Resource, ns: str | None, query: list[tuple[str, Any]], kept: list[RawObject],
+             version: str | None) -> tuple[str | None, str | None]:
+        """One page into `kept`: (the continue token or None, the list's resourceVersion). `version` is the first
+        page's: a later page at another one is refused before any of its items is kept."""
         doc = self.request(res.path(ns), query)
         if not isinstance(doc, dict) or not isinstance(doc.get("items", []), list):
             raise _Failed(f"the response is not a {res.kind}List")
+        md = doc.get("metadata")
+        rv = md.get("resourceVersion") if isinstance(md, dict) else None
+        rv = rv if isinstance(rv, str) and rv else None
+        if version is not None and rv is not None and rv != version:
+            raise _Failed(f"the list's metadata.resourceVersion changed between pages ({version}, then {rv}): the "
+                          "pages are not one consistent snapshot", restart=True)
         list_kind = doc.get("kind")
         item_kind = list_kind[:-4] if isinstance(list_kind, str) and list_kind.endswith("List") else res.kind
         av = doc.get("apiVersion")
         api_version = av if isinstance(av, str) and av else res.api_version
         self.take(doc.get("items") or [], res, item_kind, api_version, ns, kept)
         self.session.stats.pages += 1
-        md = doc.get("metadata")
         token = md.get("continue") if isinstance(md, dict) else None
         self.progress.update(f"cluster: {res.label}{' in ' + ns if ns else ''} ({self.kinds_done + 1}/"
                              f"{self.kinds_total}): {self.session.stats.objects} objects, "
                              f"{self.session.stats.pages} pages")
-        return token if isinstance(token, str) and token else None
+        return (token if isinstance(token, str) and token else None), (version or rv)
 
     def share(self, obj: dict[str, Any]) -> dict[str, Any]:
         """One copy of each repeated string of the fields that repeat across objects (namespaces, label values,
@@ -586,7 +625,8 @@ def _configuration(kubeconfig: str | None, context: str | None, in_cluster: bool
 
 def collect(kubeconfig: str | None, context: str | None, in_cluster: bool, namespaces: list[str],
             timeout: float, progress: Progress, page_size: int = 500, *,
-            request_timeout: float = REQUEST_TIMEOUT, max_attempts: int = MAX_ATTEMPTS) -> RawSnapshot:
+            request_timeout: float = REQUEST_TIMEOUT, max_attempts: int = MAX_ATTEMPTS,
+            max_response_bytes: int | None = None) -> RawSnapshot:
     """Collect a cluster into a raw snapshot (source type "cluster").
 
     Cluster-wide, or only `namespaces` (each namespaced kind listed per namespace, each Namespace read with
@@ -594,7 +634,7 @@ def collect(kubeconfig: str | None, context: str | None, in_cluster: bool, names
     kinds not listed by then are recorded as not collected. Kinds that cannot be listed are recorded in
     `collection` (complete False) with what was listed kept. Raises CollectionError when nothing usable can be
     collected: bad kubeconfig or context, credentials rejected (401) or the server unreachable on the first
-    request.
+    request. `max_response_bytes` caps each response body (default MAX_RESPONSE_BYTES).
     """
     from kubernetes.client import ApiClient
 
@@ -602,6 +642,9 @@ def collect(kubeconfig: str | None, context: str | None, in_cluster: bool, names
         raise CollectionError(f"the timeout must be positive, not {timeout:g}s")
     if page_size < 1:
         raise CollectionError(f"the page size must be positive, not {page_size}")
+    cap = MAX_RESPONSE_BYTES if max_response_bytes is None else max_response_bytes
+    if cap < 1:
+        raise CollectionError(f"the response size limit must be positive, not {cap}")
     wanted = sorted(set(namespaces))
     if "" in wanted:
         raise CollectionError("a namespace name cannot be empty")
@@ -612,7 +655,7 @@ def collect(kubeconfig: str | None, context: str | None, in_cluster: bool, names
     client: Any = ApiClient(configuration=cfg)
     client.user_agent = f"netpol-audit/{__version__}"  # how the collection shows in the API server's audit log
     session = _Session(client, _public_url(cfg.host), timeout, time.monotonic() + timeout,
-                       max(0.001, request_timeout), max(1, max_attempts))
+                       max(0.001, request_timeout), max(1, max_attempts), cap)
     collector = _Collector(session, wanted, page_size, progress, snap)
     started = time.monotonic()
     try:
