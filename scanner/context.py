@@ -143,10 +143,7 @@ class Context:
 
     @cached_property
     def classes_by_namespace(self) -> dict[str, list[PodClass]]:
-        out: dict[str, list[PodClass]] = defaultdict(list)
-        for c in self.index.classes:
-            out[c.namespace].append(c)
-        return dict(sorted(out.items()))
+        return dict(sorted(self.index.classes_by_ns.items()))
 
     @cached_property
     def locations(self) -> dict[str, Source]:

@@ -134,7 +134,7 @@ def matrix_json(ctx: Context) -> dict[str, Any]:
     ingress-open pod make more than OPEN_BLOCK_MIN pairs (a 10,000-namespace cluster without default-deny
     would list 100 million), that block is written once as `open` ({from, to}: every pair of from x to with
     from != to allows every port) and its pairs are left out of `entries`."""
-    open_from, open_to, entries = namespace_matrix_parts(ctx.index, ctx.pairs)
+    open_from, open_to, entries = namespace_matrix_parts(ctx.index)
     block = len(open_from) * len(open_to)
     out: dict[str, Any] = {"level": "namespace"}
     if block > OPEN_BLOCK_MIN:

@@ -1,12 +1,23 @@
+import importlib.util
 import io
 import json
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "shop-cluster"
+
+
+def bench_module(name: str) -> ModuleType:
+    """A script of bench/ (gen_cluster, agree, big_result) imported as a module."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def run_cli(*argv: str) -> tuple[int, str, str]:

@@ -8,14 +8,12 @@ NETPOL_HYPOTHESIS_EXAMPLES sets the number of random clusters (default 200).
 
 from __future__ import annotations
 
-import importlib.util
 import os
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
+from conftest import bench_module
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import clusters
@@ -23,20 +21,11 @@ from strategies import clusters
 from scanner.engine.reach import namespace_matrix, namespace_matrix_pairwise
 from scanner.intervals import ALL_PORTS, port_range, ports_text
 
-ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = int(os.environ.get("NETPOL_HYPOTHESIS_EXAMPLES", "200"))
 VERDICT_PAIRS = 1500  # explaining-path pairs per generated cluster: one per signature pair, then a sample
 
 
-def _module(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-agree = _module("agree")
+agree = bench_module("agree")
 
 
 def _failure(result: dict[str, Any], objects: list[dict[str, Any]] | None = None) -> str:

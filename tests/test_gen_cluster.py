@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -12,22 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, run_cli, run_json
+from conftest import ROOT, bench_module, run_cli, run_json
 
 from scanner.collect.project import project
 
 SIZE = (300, 40, 12)  # pods, policies, namespaces
 
 
-def _gen() -> Any:
-    spec = importlib.util.spec_from_file_location("gen_cluster", ROOT / "bench" / "gen_cluster.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-gen = _gen()
+gen = bench_module("gen_cluster")
 
 
 def _kinds(objs: list[dict[str, Any]]) -> Counter[str]:

@@ -1,12 +1,11 @@
 """Live collection against a real local API server (tests/kubeapi.py), driven by the official client."""
 
-import importlib.util
 import json
 import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, bench_module
 from kubeapi import Faults, KubeAPI, make_pki
 
 from scanner.collect import snapshot as snapshot_io
@@ -23,11 +22,6 @@ QUIET = Progress(enabled=False)
 FAST = {"request_timeout": 2.0, "max_attempts": 3}
 
 
-def _gen_module():
-    spec = importlib.util.spec_from_file_location("gen_cluster", ROOT / "bench" / "gen_cluster.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _template(app, image="registry.example/app:1", ports=None):
@@ -39,7 +33,7 @@ def _template(app, image="registry.example/app:1", ports=None):
 def make_cluster(pods=120, namespaces=6, seed=7):
     """A generated cluster (bench/gen_cluster.py) plus every other kind the collector lists, and Secrets and
     ConfigMaps it must never ask for."""
-    objs = _gen_module().generate(pods, 30, namespaces, seed)
+    objs = bench_module("gen_cluster").generate(pods, 30, namespaces, seed)
     ns = "ns-0000"
     objs += [
         {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": ns},

@@ -3,7 +3,6 @@ determinism and the page budget at cluster scale."""
 
 import copy
 import datetime as dt
-import importlib.util
 import json
 import re
 import shutil
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import EXAMPLE, ROOT
+from conftest import EXAMPLE
 
 HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "javascript:alert(1)"]
 LONG = "x" * 150 + "-" + "y" * 149  # 300 characters, one "word"
@@ -377,10 +376,9 @@ def test_html_opens_in_a_browser_without_console_errors(demo, tmp_path):
 
 
 def big_result(demo, **kwargs):
-    spec = importlib.util.spec_from_file_location("big_result", ROOT / "bench" / "big_result.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.big_result(demo, **kwargs)
+    from conftest import bench_module
+
+    return bench_module("big_result").big_result(demo, **kwargs)
 
 
 @pytest.mark.slow

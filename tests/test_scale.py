@@ -16,6 +16,7 @@ from scanner.api import load
 from scanner.config import load_config
 from scanner.context import Context
 from scanner.engine.reach import namespace_matrix, namespace_matrix_parts
+from scanner.intervals import describe_ports
 
 POD = """
 apiVersion: v1
@@ -95,12 +96,13 @@ def test_open_block_expands_to_the_full_matrix(monkeypatch):
                 assert (a, b) not in entries
                 expanded[(a, b)] = ((1, 65535), (65537, 131071), (131073, 196607))
     assert dict(sorted(expanded.items())) == namespace_matrix(loaded.index)
-    small = scan.matrix_json(ctx)
-    assert "open" not in small and len(small["entries"]) == len(expanded)
+    def listed(pairs):
+        return [{"from": a, "to": b, "ports": describe_ports(p)} for (a, b), p in sorted(pairs.items())]
+
+    assert scan.matrix_json(ctx) == {"level": "namespace", "entries": listed(expanded)}
     monkeypatch.setattr(scan, "OPEN_BLOCK_MIN", 0)
-    big = scan.matrix_json(ctx)
-    assert big["open"] == {"from": open_from, "to": open_to}
-    assert len(big["entries"]) == len(entries)
+    assert scan.matrix_json(ctx) == {"level": "namespace", "open": {"from": open_from, "to": open_to},
+                                     "entries": listed(entries)}
 
 
 def test_phase_records(tmp_path):

@@ -112,8 +112,7 @@ class Admit:
         return f"{self.policy.ref} {self.rule.field}"
 
     def describe(self) -> str:
-        pd = " [plugin-dependent: an ipBlock matching a pod IP]" if self.plugin_dependent else ""
-        return f"{self.where} ({self.peer}; {ports_text(self.ports)}){pd}"
+        return admit_text(self.policy, self.rule, self.peer, self.ports, self.plugin_dependent)
 
 
 def not_isolated_reason(index: Index, cls: PodClass, direction: Direction) -> str | None:

@@ -106,7 +106,7 @@ def admits_every_pod(peer: Peer) -> bool:
 
 
 def namespaces_matching(index: Index, selector: LabelSelector) -> list[str]:
-    return sorted(n for n, labels in index.ns_labels.items() if selector.matches(labels))
+    return sorted(index.namespaces_matching(selector))
 
 
 def peer_classes(index: Index, policy: Policy, peer: Peer) -> list[PodClass]:

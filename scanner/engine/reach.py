@@ -405,10 +405,10 @@ def namespace_matrix_pairwise(index: Index, cache: PairCache | None = None) -> d
 _Spread = dict[str, tuple[int, int]]  # namespace -> (first class id, endpoint count) of a set of classes
 
 
-def namespace_matrix(index: Index, cache: PairCache | None = None) -> dict[tuple[str, str], IntervalSet]:
+def namespace_matrix(index: Index) -> dict[tuple[str, str], IntervalSet]:
     """Union of allowed ports over the endpoint pairs of each namespace pair (an endpoint with itself excluded),
     every pair listed (`namespace_matrix_parts` keeps the all-open block apart)."""
-    open_from, open_to, out = namespace_matrix_parts(index, cache)
+    open_from, open_to, out = namespace_matrix_parts(index)
     for a in open_from:
         for b in open_to:
             if a != b:
@@ -416,8 +416,7 @@ def namespace_matrix(index: Index, cache: PairCache | None = None) -> dict[tuple
     return dict(sorted(out.items()))
 
 
-def namespace_matrix_parts(index: Index, cache: PairCache | None = None
-                           ) -> tuple[list[str], list[str], dict[tuple[str, str], IntervalSet]]:
+def namespace_matrix_parts(index: Index) -> tuple[list[str], list[str], dict[tuple[str, str], IntervalSet]]:
     """The namespace matrix as (open_from, open_to, entries): every pair (a, b) of open_from x open_to with
     a != b allows every port and is not in `entries` (namespaces with an egress-open pod times namespaces with
     an ingress-open pod: quadratic in namespaces, so kept as a block); `entries` holds every other pair that
@@ -433,7 +432,6 @@ def namespace_matrix_parts(index: Index, cache: PairCache | None = None
     destinations with the same ingress policies and named ports) are handled once. An endpoint talking to
     itself is no pair: a set of classes holding one endpoint cannot pair with that same endpoint.
     """
-    del cache  # kept for callers that share one; this computation needs no pair cache
     ix = index
     classes = ix.classes
     out: dict[tuple[str, str], IntervalSet] = {}

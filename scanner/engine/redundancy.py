@@ -76,16 +76,11 @@ def describe_addresses(iv: Interval) -> str:
 
 
 class Contributions:
-    """Allowance comparisons over one Index, with per-rule match sets cached for the run."""
+    """Allowance comparisons over one Index, with per-rule match sets from the index (`Index.rule_classes`)."""
 
     def __init__(self, index: Index) -> None:
         self.index = index
-        self._matched: dict[tuple[int, Direction, int], frozenset[int] | None] = {}
-        self._ns_classes: dict[str, list[PodClass]] = {}
-        for c in index.classes:
-            self._ns_classes.setdefault(c.namespace, []).append(c)
         self._future: dict[str, PodClass] = {}
-        self._by_block: dict[int, list[PodClass]] | None = None
 
     # --- who governs what -----------------------------------------------------------------------------------
 
@@ -141,15 +136,6 @@ class Contributions:
     def matched(self, policy: Policy, rule: Rule) -> frozenset[int] | None:
         """Ids of the classes a rule's peers match (None: every peer, `from`/`to` empty)."""
         return None if rule.peers is None else self.index.rule_classes(policy, rule)
-
-    def _block_classes(self, block_id: int) -> list[PodClass]:
-        """Classes with an IP inside the ipBlock `block_id` (the only ones such a peer can match)."""
-        if self._by_block is None:
-            self._by_block = {}
-            for c in self.index.classes:
-                for b in c.ip_blocks:
-                    self._by_block.setdefault(b, []).append(c)
-        return self._by_block.get(block_id, [])
 
     @staticmethod
     def _rule_addresses(rule: Rule) -> IntervalSet:
@@ -301,7 +287,7 @@ class Contributions:
     def policy_change(self, policy: Policy) -> Gap | None:
         """A connection that removing `policy` would change, for the pods it selects (and, for a catch-all,
         for pods created later in its namespace); None when it changes nothing."""
-        selected = [c for c in self._ns_classes.get(policy.namespace, [])
+        selected = [c for c in self.index.classes_by_ns.get(policy.namespace, [])
                     if policy in self.index.selecting(c)]
         for direction in DIRECTIONS:
             if not policy.affects(direction):
@@ -319,7 +305,7 @@ class Contributions:
     def namespace_restriction(self, namespace: str) -> Gap | None:
         """Something the namespace's policies deny one of its pods (or a pod created later, when catch-alls
         exist) that no policy would; None when they restrict nothing."""
-        classes = self._ns_classes.get(namespace, [])
+        classes = self.index.classes_by_ns.get(namespace, [])
         for direction in DIRECTIONS:
             for cls, single in self._groups(classes, direction):
                 gap = self.restriction_gap(cls, direction, exclude_self=single)
