@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 
 RuleFunc = Callable[["Context"], Iterable[Result]]
 
-_ID_RE = re.compile(r"^[A-Z]{2,8}\d{3,4}$")
-_SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+_ID_RE = re.compile(r"[A-Z]{2,8}\d{3,4}\Z")
+_SLUG_RE = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*\Z")
 CATEGORIES = ("coverage", "permissive", "hygiene", "platform", "custom")
 _META_KEYS = {"id", "slug", "title", "severity", "category", "rationale", "remediation", "remediation_example",
               "references", "deprecated", "needs"}

@@ -7,13 +7,14 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TextIO, cast
 
 import orjson
 import yaml
 
 from scanner import __version__
 from scanner.errors import AuditError, InputError
+from scanner.textsafe import VisibleStream, one_line
 
 log = logging.getLogger("scanner")
 
@@ -46,12 +47,25 @@ def _input_options(p: argparse.ArgumentParser) -> None:
                    help="manifest files, directories (recursive), '-' for stdin, or snapshots")
     p.add_argument("-n", "--namespace", default="default", metavar="NS",
                    help="namespace for namespaced objects that have none (default: %(default)s)")
+    _limit_options(p)
+
+
+def _limit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-file-size", type=_size, default=1 << 30, metavar="SIZE",
                    help="refuse input files larger than this after decompression (default: 1G)")
     p.add_argument("--max-documents", type=_positive, default=500_000, metavar="N",
                    help="refuse files with more YAML documents than this (default: %(default)s)")
     p.add_argument("--max-depth", type=_positive, default=200, metavar="N",
-                   help="refuse YAML nested deeper than this (default: %(default)s)")
+                   help="refuse YAML or JSON nested deeper than this (default: %(default)s)")
+    p.add_argument("--max-alias-nodes", type=_positive, default=None, metavar="N",
+                   help="refuse a YAML document whose aliases expand it beyond N nodes (default: 100,000 or "
+                   "4 per byte of the file, whichever is more)")
+
+
+def _limits(args: argparse.Namespace) -> Any:
+    from scanner.collect.files import Limits
+
+    return Limits(args.max_file_size, args.max_documents, args.max_depth, args.max_alias_nodes)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -148,9 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "failing NP002/NP003, after checking what they would change")
     p.add_argument("--timestamp", metavar="RFC3339", help="fix the run time (reproducible output); "
                    "SOURCE_DATE_EPOCH works too")
-    p.add_argument("--max-file-size", type=_size, default=1 << 30, metavar="SIZE")
-    p.add_argument("--max-documents", type=_positive, default=500_000, metavar="N")
-    p.add_argument("--max-depth", type=_positive, default=200, metavar="N")
+    _limit_options(p)
 
     p = sub.add_parser("report", help="re-render a JSON result (html, pdf, ...) without the cluster")
     p.add_argument("--from", dest="source", required=True, metavar="RESULT.json", help="a scan's JSON result")
@@ -169,9 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="live: collect only these namespaces (repeatable); files: where objects without a "
                         "namespace go (the first; default: default)")
     _cluster_options(p)
-    p.add_argument("--max-file-size", type=_size, default=1 << 30, metavar="SIZE")
-    p.add_argument("--max-documents", type=_positive, default=500_000, metavar="N")
-    p.add_argument("--max-depth", type=_positive, default=200, metavar="N")
+    _limit_options(p)
     return parser
 
 
@@ -183,9 +193,8 @@ def _progress(args: argparse.Namespace) -> Any:
 
 def _load(args: argparse.Namespace) -> Any:
     from scanner.api import load
-    from scanner.collect.files import Limits
 
-    loaded = load(args.inputs, args.namespace, Limits(args.max_file_size, args.max_documents, args.max_depth), _progress(args))
+    loaded = load(args.inputs, args.namespace, _limits(args), _progress(args))
     for w in loaded.raw.warnings:
         log.warning("%s", w)
     for kind, count in loaded.cluster.skipped_kinds.items():
@@ -199,8 +208,8 @@ def _report_input_state(loaded: Any) -> int:
     for p in loaded.cluster.invalid_policies:
         for pr in p.problems:
             where = p.source.describe() if p.source else "input"
-            print(f"netpol-audit: error: {where}: NetworkPolicy {p.ref}: {pr.field}: {pr.reason} "
-                  "(invalid: left out of the analysis)", file=sys.stderr)
+            print(one_line(f"netpol-audit: error: {where}: NetworkPolicy {p.ref}: {pr.field}: {pr.reason} "
+                           "(invalid: left out of the analysis)"), file=sys.stderr)
         rc = EXIT_INPUT
     others = loaded.cluster.other_policies
     if others:
@@ -219,8 +228,8 @@ def _report_collection(raw: Any) -> None:
         return f"{x.get('kind', '?')}{' in ' + x['namespace'] if x.get('namespace') else ''}"
 
     reasons = "; ".join(f"{where(x)}: {x.get('reason', '?')}" for x in raw.collection.problems)
-    print(f"netpol-audit: warning: the collection is incomplete ({reasons or 'see the snapshot'}): "
-          "verdicts may be wrong", file=sys.stderr)
+    print(one_line(f"netpol-audit: warning: the collection is incomplete ({reasons or 'see the snapshot'}): "
+                   "verdicts may be wrong"), file=sys.stderr)
 
 
 def _json(data: Any) -> str:
@@ -369,7 +378,7 @@ def _live_mode(args: argparse.Namespace) -> bool:
 
 def _collect_raw(args: argparse.Namespace, namespaces: list[str], progress: Any,
                  default_namespace: str | None = None) -> Any:
-    from scanner.collect.files import Limits, load_files
+    from scanner.collect.files import load_files
 
     if _live_mode(args):
         from scanner.collect.live import collect
@@ -377,7 +386,7 @@ def _collect_raw(args: argparse.Namespace, namespaces: list[str], progress: Any,
         return collect(args.kubeconfig, args.context, args.in_cluster, namespaces, args.timeout, progress,
                        max_response_bytes=args.max_response_size)
     default_ns = default_namespace or (namespaces[0] if namespaces else "default")
-    return load_files(args.inputs, default_ns, Limits(args.max_file_size, args.max_documents, args.max_depth), progress)
+    return load_files(args.inputs, default_ns, _limits(args), progress)
 
 
 def _catalog(rules_dirs: list[str]) -> Any:
@@ -456,10 +465,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
     with bulk_load():
         with phase("read input"):
             raw = _collect_raw(args, list(args.namespace), progress, getattr(args, "default_namespace", None))
-        for w in raw.warnings:
-            log.warning("%s", w)
         with phase("model"):
             cluster = parse(raw)
+        for w in raw.warnings:  # after the model: it adds the duplicate-object warnings
+            log.warning("%s", w)
         with phase("index"):
             index = Index(cluster, config.label_keys())
     for ip in cluster.invalid_policies:  # also NP026 findings; said here so a CI log shows them at once
@@ -621,20 +630,40 @@ COMMANDS = {"isolation": cmd_isolation, "reach": cmd_reach, "matrix": cmd_matrix
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line. Everything written to stderr passes through `visible()`: messages quote names, file
+    names and values from the input, and a terminal must not run what they hold."""
+    real = sys.stderr
+    sys.stderr = cast(TextIO, VisibleStream(real))
+    try:
+        return _main(argv)
+    finally:
+        sys.stderr = real
+
+
+class _OneLineFormatter(logging.Formatter):
+    """Log messages quote input (file names, fields): each stays one line; a -vv traceback still follows."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        # "warning:" in lower case, like every other line the CLI prints
+        lowered = logging.makeLogRecord({**record.__dict__, "levelname": record.levelname.lower()})
+        return one_line(super().formatMessage(lowered))
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     level = logging.ERROR if args.quiet else [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
     root = logging.getLogger("scanner")
     root.handlers.clear()
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("netpol-audit: %(levelname)s: %(message)s"))
+    handler.setFormatter(_OneLineFormatter("netpol-audit: %(levelname)s: %(message)s"))
     root.addHandler(handler)
     root.setLevel(level)
     root.propagate = False
     try:
         return COMMANDS[args.command](args)
     except AuditError as e:
-        print(f"netpol-audit: error: {e}", file=sys.stderr)
+        print(f"netpol-audit: error: {one_line(str(e))}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("netpol-audit: interrupted", file=sys.stderr)

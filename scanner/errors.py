@@ -5,6 +5,8 @@ Every message is one line a user can act on: it names the file, the object and t
 
 from __future__ import annotations
 
+from scanner.textsafe import one_line
+
 
 class AuditError(Exception):
     """Base class of every error the scanner reports to a user."""
@@ -35,4 +37,10 @@ class CatalogError(AuditError):
 def format_location(file: str | None, obj: str | None, field: str | None, message: str) -> str:
     """`file: object: field: message`, leaving out the parts that are unknown."""
     parts = [p for p in (file, obj, field) if p]
-    return ": ".join([*parts, message])
+    return one_line(": ".join([*parts, message]))
+
+
+def type_name(value: object) -> str:
+    """How a message names the JSON type of a value that has the wrong one."""
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number",
+            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)

@@ -41,6 +41,9 @@ from scanner.model import (
     ServicePort,
 )
 from scanner.selectors import (
+    DNS1035_LABEL_RE,
+    DNS1123_LABEL_RE,
+    DNS1123_SUBDOMAIN_RE,
     LabelSelector,
     SelectorError,
     label_key_problem,
@@ -52,7 +55,7 @@ log = logging.getLogger(__name__)
 
 PROTOCOLS = ("TCP", "UDP", "SCTP")
 FINISHED_PHASES = ("Succeeded", "Failed")
-_PORT_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+_PORT_NAME_RE = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?\Z")
 
 
 # --- NetworkPolicy validation -------------------------------------------------------------------------------
@@ -309,6 +312,38 @@ def _bad(raw: RawObject, field: str, message: str) -> InputError:
     return InputError(message, file=file, obj=obj, field=field)
 
 
+_DNS_LABEL = (DNS1123_LABEL_RE, 63, "an RFC 1123 label: at most 63 lowercase letters, digits and '-', starting "
+              "and ending with a letter or digit")
+_DNS1035 = (DNS1035_LABEL_RE, 63, "an RFC 1035 label: at most 63 lowercase letters, digits and '-', starting "
+            "with a letter and ending with a letter or digit")
+_DNS_SUBDOMAIN = (DNS1123_SUBDOMAIN_RE, 253, "an RFC 1123 subdomain: at most 253 lowercase letters, digits, '-' "
+                  "and '.', each part starting and ending with a letter or digit")
+_NAME_RULES = {"Namespace": _DNS_LABEL, "Service": _DNS1035}
+_CHECKED_KINDS = frozenset({"Namespace", "Pod", "NetworkPolicy", "Service", "Node", *WORKLOAD_KINDS})
+
+
+def name_problem(kind: str, name: str, *, namespace: bool = False) -> str | None:
+    """Why the API server would refuse `name` as the name of a `kind` object (or, with `namespace`, as the
+    namespace it lives in), or None."""
+    pattern, limit, rule = _DNS_LABEL if namespace else _NAME_RULES.get(kind, _DNS_SUBDOMAIN)
+    if len(name) <= limit and pattern.match(name):
+        return None
+    what = "namespace" if namespace else f"{kind} name"
+    size = f" ({len(name)} characters)" if len(name) > limit else ""
+    return f"{name!r}{size} is not a valid {what}: it must be {rule}"
+
+
+def _check_names(raw: RawObject, kind: str, md: dict[str, Any]) -> None:
+    if kind not in _CHECKED_KINDS:
+        return
+    problem = name_problem(kind, md["name"])
+    if problem:
+        raise _bad(raw, "metadata.name", problem)
+    ns = md.get("namespace")
+    if ns and (problem := name_problem(kind, ns, namespace=True)):
+        raise _bad(raw, "metadata.namespace", problem)
+
+
 def _labels(raw: RawObject, labels: Any, field: str) -> dict[str, str]:
     if labels is None:
         return {}
@@ -488,6 +523,7 @@ def parse(snap: RawSnapshot) -> Cluster:
         kind = obj["kind"]
         group = api_group(str(obj.get("apiVersion", "")))
         md = obj["metadata"]
+        _check_names(raw, kind, md)
         if raw.namespace_defaulted:
             defaulted.append((kind, md["namespace"], md["name"]))
         if kind == "Namespace":
@@ -626,11 +662,22 @@ def _service(raw: RawObject) -> Service:
         if not isinstance(p, dict) or not _is_int(p.get("port")):
             raise _bad(raw, f"spec.ports[{i}].port", "must be a port number")
         tp = p.get("targetPort")
+        if tp is not None and (problem := _target_port_problem(tp)):
+            raise _bad(raw, f"spec.ports[{i}].targetPort", problem)
         np_ = p.get("nodePort")
         ports.append(ServicePort(p.get("protocol") or "TCP", p["port"], tp if isinstance(tp, int | str) else None,
                                  np_ if _is_int(np_) else None))
     return Service(md["namespace"], md["name"], str(spec.get("type") or "ClusterIP"), selector, tuple(ports),
                    raw.source)
+
+
+def _target_port_problem(port: Any) -> str | None:
+    if _is_int(port):
+        return None if 1 <= port <= 65535 else f"{port} must be a port number 1-65535"
+    if isinstance(port, str):
+        problem = port_name_problem(port)
+        return f"{port!r}: {problem}" if problem else None
+    return "must be a port number or a port name"
 
 
 def _node(raw: RawObject) -> Node:

@@ -6,6 +6,8 @@ import os
 import sys
 import time
 
+from scanner.textsafe import visible
+
 
 class Progress:
     def __init__(self, enabled: bool | None = None, min_interval: float = 0.1) -> None:
@@ -23,14 +25,16 @@ class Progress:
         if now - self._last < self._min_interval:
             return
         self._last = now
-        sys.stderr.write("\r\x1b[K" + message[:150])
+        out = getattr(sys.stderr, "inner", sys.stderr)  # past the CLI's VisibleStream: this escape is ours
+        out.write("\r\x1b[K" + visible(message[:150]))
         sys.stderr.flush()
         self._shown = True
 
     def done(self) -> None:
         if self._shown:
-            sys.stderr.write("\r\x1b[K")
-            sys.stderr.flush()
+            out = getattr(sys.stderr, "inner", sys.stderr)
+            out.write("\r\x1b[K")
+            out.flush()
             self._shown = False
 
 

@@ -12,10 +12,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from scanner.errors import type_name
+
 OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
 
-_NAME_RE = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
-_DNS1123_SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+# \Z, not $: `$` also matches before a final newline, and "web\n" is not a label value.
+_NAME_RE = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]\Z")
+DNS1123_SUBDOMAIN_RE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\Z")
+DNS1123_LABEL_RE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")
+DNS1035_LABEL_RE = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?\Z")
 
 
 class SelectorError(ValueError):
@@ -32,7 +37,7 @@ def label_key_problem(key: str) -> str | None:
     if not isinstance(key, str) or not key:
         return "label key must be a non-empty string"
     prefix, _, name = key.rpartition("/")
-    if "/" in key and (not prefix or len(prefix) > 253 or not _DNS1123_SUBDOMAIN_RE.match(prefix)):
+    if "/" in key and (not prefix or len(prefix) > 253 or not DNS1123_SUBDOMAIN_RE.match(prefix)):
         return f"label key prefix {prefix!r} must be a DNS subdomain"
     if len(name) > 63 or not _NAME_RE.match(name):
         return f"label key name {name!r} must be 63 characters or less, alphanumeric, '-', '_' or '.'"
@@ -42,7 +47,7 @@ def label_key_problem(key: str) -> str | None:
 def label_value_problem(value: object) -> str | None:
     """Why `value` is not a valid label value, or None."""
     if not isinstance(value, str):
-        return f"label value must be a string, not {type(value).__name__}"
+        return f"label value must be a string, not {type_name(value)}"
     if value == "":
         return None
     if len(value) > 63 or not _NAME_RE.match(value):
@@ -117,7 +122,7 @@ def parse_selector(raw: Any) -> LabelSelector:
     if raw is None:
         return EVERYTHING
     if not isinstance(raw, dict):
-        raise SelectorError("", f"must be an object, not {type(raw).__name__}")
+        raise SelectorError("", f"must be an object, not {type_name(raw)}")
     for key in raw:
         if key not in ("matchLabels", "matchExpressions"):
             raise SelectorError(str(key), "unknown field in a label selector")

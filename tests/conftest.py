@@ -30,6 +30,36 @@ def run_cli(*argv: str) -> tuple[int, str, str]:
     return rc, out.getvalue(), err.getvalue()
 
 
+_PEAK_WRAPPER = """
+import atexit, sys
+def _peak():
+    with open('/proc/self/status') as fh:
+        hwm = next(line for line in fh if line.startswith('VmHWM:'))
+    with open(sys.argv[1], 'w') as out:
+        out.write(hwm.split()[1])
+atexit.register(_peak)
+from scanner.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def run_cli_peak(*argv: str, timeout: float = 600) -> tuple[int, str, str, float]:
+    """Run the CLI in a fresh interpreter: (exit status, stdout, stderr, peak RSS in MiB). The peak is the
+    process's own high-water mark after exec (VmHWM); ru_maxrss of a child would also count the pytest
+    process it was forked from."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("r", suffix=".peak") as peak:
+        proc = subprocess.run([sys.executable, "-c", _PEAK_WRAPPER, peak.name, *map(str, argv)],
+                              capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+                              env={**os.environ, "CI": "true"})
+        kib = peak.read().strip()
+    return proc.returncode, proc.stdout, proc.stderr, int(kib) / 1024 if kib else float("inf")
+
+
 def run_json(*argv: str):
     rc, out, err = run_cli(*argv)
     return rc, json.loads(out), err

@@ -4,7 +4,7 @@
 import json
 
 import pytest
-from conftest import EXAMPLE, run_cli
+from conftest import EXAMPLE, run_cli, run_cli_peak
 
 from scanner.collect.snapshot import digest
 
@@ -166,6 +166,18 @@ def test_ordinary_anchors_still_work(write):
     assert rc == 0 and '"ingress_isolated": true' in out
 
 
+def test_alias_expansion_limit_is_configurable(write):
+    """The document expands to 30 nodes (ten labels, counted twice through the alias, and ten others):
+    allowed by default and by a limit above that count, refused by one below it."""
+    path = write("anchors.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  namespace: x\n"
+                                 "  labels: &l {" + ", ".join(f"k{i}: v" for i in range(10)) + "}\n"
+                                 "spec: {nodeSelector: *l}\n")
+    assert run_cli("isolation", path)[0] == 0
+    assert run_cli("isolation", path, "--max-alias-nodes", "40")[0] == 0
+    one_line_error(*run_cli("isolation", path, "--max-alias-nodes", "20"),
+                   "document 1: refused: YAML aliases expand it beyond 20 nodes (an alias bomb?)")
+
+
 def test_usage_errors_are_one_line():
     import subprocess
     import sys as _sys
@@ -178,18 +190,8 @@ def test_usage_errors_are_one_line():
 
 
 def _peak_rss_mb(argv: list[str]) -> tuple[int, str, float]:
-    import os
-    import subprocess
-    import sys
-
-    proc = subprocess.Popen([sys.executable, "-m", "scanner", *argv], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    assert proc.stderr is not None
-    with proc.stderr:
-        err = proc.stderr.read().decode()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
-    return os.waitstatus_to_exitcode(status), err, usage.ru_maxrss / 1024
+    rc, _, err, peak = run_cli_peak(*argv)
+    return rc, err, peak
 
 
 def test_multi_gigabyte_file_is_refused_before_it_is_read(tmp_path):
@@ -222,3 +224,23 @@ def test_compressed_bomb_is_cut_at_the_limit(tmp_path):
     assert rc == 2
     assert err.strip() == f"netpol-audit: error: {bomb}: larger than the limit of 10485760 bytes (see --max-file-size)"
     assert rss < 200
+
+
+def test_terminal_text_spells_out_controls_and_bidi():
+    from scanner.textsafe import one_line, visible
+
+    assert visible("a\u202eb\x1b[2J\x9b\u2066c\td\n") == "a\\u202eb\\u001b[2J\\u009b\\u2066c\td\n"
+    assert visible("plain ünïcode, 日本") == "plain ünïcode, 日本"
+    assert one_line("a\nb\rc\u200f") == "a\\nb\\rc\\u200f"
+
+
+def test_a_warning_quoting_hostile_text_stays_one_line(write, tmp_path):
+    """A file name is the one thing the API never validated: a directory walk that skips it quotes it."""
+    d = tmp_path / "in"
+    (d / "sub").mkdir(parents=True)
+    (d / "sub" / "x\u202e\x1b[2J\nerror: fake.yaml").write_text("just: config\n")
+    (d / "pod.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n")
+    rc, _, err = run_cli("isolation", str(d))
+    assert rc == 0
+    [line] = err.splitlines()
+    assert line.startswith("netpol-audit: warning: ") and "x\\u202e\\u001b[2J\\nerror: fake.yaml" in line

@@ -178,7 +178,7 @@ def test_bad_objects_name_file_object_and_field(write):
         "b.yaml": ("kind: Pod\nmetadata: {name: x}\n", "document 1 Pod/x: apiVersion: object has no apiVersion"),
         "c.yaml": ("apiVersion: v1\nmetadata: {name: x}\n", "document 1: kind: object has no kind"),
         "d.yaml": ("apiVersion: v1\nkind: Pod\nmetadata: {name: x, namespace: n, labels: {a: [1]}}\n",
-                   "Pod n/x: metadata.labels.a: label value must be a string, not list"),
+                   "Pod n/x: metadata.labels.a: label value must be a string, not a list"),
         "e.yaml": ("apiVersion: v1\nkind: Pod\nmetadata: {name: x, namespace: n}\nspec: {containers: "
                    "[{name: c, ports: [{containerPort: 70000}]}]}\n",
                    "Pod n/x: spec.containers[0].ports[0].containerPort: 70000 must be a port number 1-65535"),

@@ -673,3 +673,51 @@ def test_streamed_json_and_sarif_equal_their_renderers(tmp_path):
         buf = io.BytesIO()
         module.write_to(result, buf)
         assert buf.getvalue() == module.render(result).encode()
+
+
+# --- bidi, terminal escapes and names at the API's length limits ---------------------------------------------
+
+BIDI_DIR = "exe.\u202etxt"  # shows as "exe.txt" reversed: the "Trojan Source" trick
+CSS_NAME = "x</style><style>*{background:url(javascript:alert(1))}"
+LONG_POD = ".".join(["a" * 61, "b" * 63, "c" * 63, "d" * 63])  # 253 characters, the longest Pod name
+LONG_KEY = ".".join(["p" * 61, "q" * 63, "r" * 63, "s" * 63]) + "/" + "k" * 63  # the longest label key
+LONG_VALUE = "v" * 63
+
+
+def test_bidi_css_and_long_names_are_inert_in_every_format(tmp_path, monkeypatch):
+    """File names and configuration text are the input the API does not validate: a right-to-left override
+    and a style-breaking string reach every human-facing format spelled out or escaped, never raw; names and
+    label keys at the API's length limits come through whole."""
+    src = tmp_path / BIDI_DIR / CSS_NAME.replace("/", "_")
+    src.mkdir(parents=True)
+    (src / "pods.yaml").write_text(
+        f"apiVersion: v1\nkind: Pod\nmetadata: {{name: {LONG_POD}, namespace: shop, labels: {{{LONG_KEY}: "
+        f"{LONG_VALUE}}}}}\nspec: {{containers: [{{name: c, ports: [{{containerPort: 22}}]}}]}}\n")
+    (tmp_path / "config.yaml").write_text(f"scope: {{name: {json.dumps(CSS_NAME + chr(0x202E))}, "
+                                          "namespaceSelector: {matchLabels: {tier: cde}}}\n")
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out"
+    rc, _, err = run_cli("scan", BIDI_DIR, "-o", str(out), "--format", FORMATS + ",html", "--timestamp",
+                         TIMESTAMP, "--config", "config.yaml")
+    assert rc == 1, err
+    texts = {ext: (out / f"netpol-audit.{ext}").read_text(encoding="utf-8")
+             for ext in ("json", "sarif", "junit.xml", "md", "csv", "html")}
+    result = json.loads(texts["json"])
+    # the data keeps the truth: JSON holds the real file name, the whole name and the label
+    assert any(BIDI_DIR in (f.get("location") or {}).get("file", "") for f in result["findings"])
+    pod = _finding(result, "NP004", f"Pod/shop/{LONG_POD}")
+    assert pod["subject"]["name"] == LONG_POD and len(LONG_POD) == 253
+    for ext in ("md", "csv", "html", "junit.xml"):
+        assert "\u202e" not in texts[ext], ext
+    for ext in ("csv", "html", "junit.xml"):  # they show file locations (the Markdown comment does not)
+        assert "exe.\\u202etxt" in texts[ext], ext
+    sarif = json.loads(texts["sarif"])
+    messages = [r["message"]["text"] for run in sarif["runs"] for r in run["results"]]
+    assert not any("\u202e" in m for m in messages)
+    ET.fromstring(texts["junit.xml"])  # well-formed
+    html = texts["html"]
+    assert html.count("<style") == html.count("</style>") == 1  # the report's own stylesheet, nothing more
+    assert not re.search(r"""(href|src|action)\s*=\s*["']?\s*javascript:""", html, re.I)
+    assert "&lt;/style&gt;&lt;style&gt;*{background:url(javascript:alert(1))}" in html
+    assert LONG_POD in html  # whole: the label key at its limit was accepted (the corpus checks each limit)
+    assert "Content-Security-Policy" in html

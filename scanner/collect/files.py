@@ -8,6 +8,7 @@ among the inputs are handed to `scanner.collect.snapshot`. Objects are projected
 from __future__ import annotations
 
 import gzip
+import json
 import logging
 import os
 import re
@@ -17,12 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
 import yaml
 
 from scanner.collect import RawObject, RawSnapshot
 from scanner.collect.project import CLUSTER, project, scope_of
-from scanner.errors import InputError
+from scanner.errors import InputError, type_name
 from scanner.model import Source
 from scanner.progress import Progress
 
@@ -38,6 +38,7 @@ class Limits:
     max_file_bytes: int = 1 << 30  # after decompression
     max_documents: int = 500_000
     max_depth: int = 200  # YAML nesting (Kubernetes objects need about 20)
+    max_alias_nodes: int | None = None  # YAML alias expansion; None: 100,000 or 4 per byte, whichever is more
 
 
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -57,6 +58,7 @@ class _SafeLoader(_BaseLoader):  # type: ignore[misc,valid-type]
         return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
 
 
+_BOM = b"\xef\xbb\xbf"
 _BRACKETS = bytes(range(256)).translate(None, b"[]{}")
 
 
@@ -161,28 +163,71 @@ def document_lines(data: bytes) -> list[int]:
     return out
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise _DuplicateKey(f"duplicate key {k!r}")
+            seen.add(k)
+    return obj
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def strict_json(data: bytes | str) -> Any:
+    """JSON as the API server's strict decoding reads it: a duplicate key is an error (the last one would
+    silently win, so a reviewer and the cluster could read different values), NaN and Infinity are not numbers.
+    The standard parser, not orjson: orjson keeps the last duplicate without a word. Raises ValueError."""
+    return json.loads(data, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+
+
+def _value_problem(e: ValueError) -> str:
+    if "integer string conversion" in str(e):
+        return "a number of more than 4,300 digits"
+    return str(e)
+
+
 def decode(data: bytes, path: str, limits: Limits) -> Iterator[tuple[int, int | None, Any]]:
     """(document index, line, parsed document) for each document of a file."""
+    if data.startswith(_BOM):
+        data = data[len(_BOM):]  # kubectl reads a UTF-8 byte order mark as nothing
     head = data.lstrip()[:1]
     if path.endswith((".json", ".json.gz")) or head in (b"{", b"["):
+        is_json = path.endswith((".json", ".json.gz"))
         try:
-            yield 1, 1, orjson.loads(data)
+            yield 1, 1, strict_json(data)
             return
-        except orjson.JSONDecodeError as e:
-            if path.endswith((".json", ".json.gz")):
-                raise InputError(f"invalid JSON: {e}", file=path) from None
+        except _DuplicateKey as e:
+            raise InputError(f"invalid JSON: {e} (kubectl refuses duplicate fields)", file=path) from None
+        except RecursionError:  # the parser's own bound, about 1,000 levels
+            why = nesting_problem(data, limits.max_depth) or "nested too deeply"
+            raise InputError(f"refused: {why}", file=path) from None
+        except UnicodeDecodeError as e:
+            raise InputError(f"not UTF-8 text (byte {e.start})", file=path) from None
+        except ValueError as e:  # JSONDecodeError, a number of more than 4,300 digits, NaN
+            if is_json or not isinstance(e, json.JSONDecodeError):
+                raise InputError(f"invalid JSON: {_value_problem(e)}", file=path) from None
             # not JSON after all: YAML flow style, read below
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        hint = " (gzip data: name the file *.gz)" if data[:2] == b"\x1f\x8b" else ""
+        hint = (" (gzip data: name the file *.gz)" if data[:2] == b"\x1f\x8b"
+                else " (UTF-16 text: save it as UTF-8)" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else "")
         raise InputError(f"not UTF-8 text (byte {e.start}){hint}", file=path) from None
     deep = nesting_problem(data, limits.max_depth)
     if deep:
         raise InputError(f"refused: {deep}", file=path)
     lines = document_lines(data)
     anchors = _ANCHOR_RE.search(data) is not None
-    budget = max(100_000, 4 * len(data))
+    budget = limits.max_alias_nodes or max(100_000, 4 * len(data))
     index = 0
     try:
         for doc in yaml.load_all(text, Loader=_SafeLoader):
@@ -195,6 +240,8 @@ def decode(data: bytes, path: str, limits: Limits) -> Iterator[tuple[int, int | 
                 if bomb:
                     raise InputError(f"refused: {bomb}", file=path, obj=f"document {index}")
             yield index, line, doc
+    except ValueError as e:  # an integer of more than 4,300 digits, which Python refuses to convert
+        raise InputError(f"invalid YAML: {_value_problem(e)}", file=path, obj=f"document {index + 1}") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1} column {mark.column + 1}: " if mark is not None else ""
@@ -208,20 +255,29 @@ def _describe(doc: dict[str, Any]) -> str:
     return f"{doc.get('kind', '?')}/{name}" if name else str(doc.get("kind", "object"))
 
 
+def _missing(field: str, value: Any) -> str:
+    """Why a required string field is unusable: absent, empty, or of another type."""
+    if value is None:
+        return f"object has no {field}"
+    if value == "":
+        return f"object has an empty {field}"
+    return f"must be a string, not {type_name(value)}"
+
+
 def objects_from_document(doc: Any, source: Source, default_namespace: str, snap: RawSnapshot,
                           where: str) -> None:
     """Unpack one document (an object or a List of objects) into `snap`."""
     if doc is None:
         return
     if not isinstance(doc, dict):
-        raise InputError(f"a Kubernetes object must be a mapping, not a {type(doc).__name__}", file=source.file,
+        raise InputError(f"a Kubernetes object must be a mapping, not {type_name(doc)}", file=source.file,
                          obj=where)
     kind = doc.get("kind")
     api_version = doc.get("apiVersion")
     if not isinstance(kind, str) or not kind:
-        raise InputError("object has no kind", file=source.file, obj=where, field="kind")
+        raise InputError(_missing("kind", kind), file=source.file, obj=where, field="kind")
     if not isinstance(api_version, str) or not api_version:
-        raise InputError("object has no apiVersion", file=source.file, obj=f"{where} {_describe(doc)}",
+        raise InputError(_missing("apiVersion", api_version), file=source.file, obj=f"{where} {_describe(doc)}",
                          field="apiVersion")
     if kind == "List" or (kind.endswith("List") and "items" in doc):
         items = doc.get("items")
@@ -241,10 +297,11 @@ def objects_from_document(doc: Any, source: Source, default_namespace: str, snap
         return
     md = doc.get("metadata")
     if not isinstance(md, dict):
-        raise InputError("object has no metadata", file=source.file, obj=f"{where} {kind}", field="metadata")
+        message = "object has no metadata" if md is None else f"must be an object, not {type_name(md)}"
+        raise InputError(message, file=source.file, obj=f"{where} {kind}", field="metadata")
     name = md.get("name")
     if not isinstance(name, str) or not name:
-        raise InputError("object has no name", file=source.file, obj=f"{where} {kind}", field="metadata.name")
+        raise InputError(_missing("name", name), file=source.file, obj=f"{where} {kind}", field="metadata.name")
     obj = project(doc)
     defaulted = False
     if scope != CLUSTER:
@@ -253,8 +310,8 @@ def objects_from_document(doc: Any, source: Source, default_namespace: str, snap
             obj["metadata"]["namespace"] = default_namespace
             defaulted = True
         elif not isinstance(ns, str):
-            raise InputError("must be a string", file=source.file, obj=f"{kind}/{name}",
-                             field="metadata.namespace")
+            raise InputError(f"must be a string, not {type_name(ns)}", file=source.file,
+                             obj=f"{where} {kind}/{name}", field="metadata.namespace")
     snap.objects.append(RawObject(obj, source, defaulted))
 
 

@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from scanner.render.tables import csv_safe
+from scanner.textsafe import visible
 
 # Control characters other than tab, newline and carriage return (NUL truncates cells in some tools).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -29,7 +30,7 @@ def _row(f: dict[str, Any]) -> list[str]:
     line = loc.get("line")
     cells = [f["id"], f["rule"], f["slug"], f["severity"], f["status"], s["kind"], s["namespace"] or "",
              s["name"], f["message"], controls, waiver.get("reason") or "", loc.get("file") or ""]
-    return [csv_safe(_CONTROL.sub("", c)) for c in cells] + ["" if line is None else str(int(line))]
+    return [csv_safe(visible(_CONTROL.sub("", c))) for c in cells] + ["" if line is None else str(int(line))]
 
 
 def render(result: dict[str, Any]) -> str:

@@ -21,6 +21,7 @@ from markupsafe import Markup, escape
 from scanner.render import charts, report_model
 from scanner.render.report_model import HTML_LIMITS, Limits
 from scanner.resources import bundled
+from scanner.textsafe import visible
 
 TEMPLATE = "report.html.j2"
 SCRIPT = "filter.js"
@@ -41,6 +42,13 @@ def _ticks(value: Any) -> Markup:
     return Markup(_TICKS.sub(r"<code>\1</code>", str(escape(value))))
 
 
+def _visible(value: Any) -> Any:
+    """Every `{{ }}` value: bidi and control characters spelled out, so text reads as it is (see textsafe)."""
+    if isinstance(value, Markup):
+        return Markup(visible(str(value)))  # markup we built; visible() adds no markup characters
+    return visible(value) if isinstance(value, str) else value
+
+
 def environment() -> ImmutableSandboxedEnvironment:
     """The report's template environment. Autoescape is `True` for every template, whatever its name."""
     env = ImmutableSandboxedEnvironment(
@@ -50,6 +58,7 @@ def environment() -> ImmutableSandboxedEnvironment:
         trim_blocks=True,
         lstrip_blocks=True,
         auto_reload=False,
+        finalize=_visible,
     )
     env.filters["num"] = _num
     env.filters["ticks"] = _ticks

@@ -19,14 +19,16 @@ from typing import Any
 
 import orjson
 
+from scanner.textsafe import visible
+
 # Everything outside XML 1.0's Char production (controls except tab/LF/CR, surrogates, U+FFFE/U+FFFF).
 _FORBIDDEN = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _PRECEDENCE = {"ERROR": 0, "FAIL": 1, "WAIVED": 2, "NOT_APPLICABLE": 3, "PASS": 4}
 
 
 def xml_text(value: Any) -> str:
-    """A string XML 1.0 can carry: forbidden characters removed."""
-    return _FORBIDDEN.sub("", str(value))
+    """A string XML 1.0 can carry: forbidden characters removed, bidi controls spelled out (`visible`)."""
+    return visible(_FORBIDDEN.sub("", str(value)))
 
 
 def _subject_ref(s: dict[str, Any]) -> str:

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from scanner.findings import SEVERITIES
+from scanner.textsafe import visible
 
 LIMIT = 100
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]")
@@ -23,7 +24,7 @@ _VERDICT = {"pass": "PASS", "fail": "FAIL", "incomplete": "INCOMPLETE"}
 
 def cell(value: Any) -> str:
     """Text safe inside a GitHub/GitLab table cell: one line, no HTML, no markup, no mentions."""
-    text = _CONTROL.sub("", str(value))
+    text = visible(_CONTROL.sub("", str(value)))
     text = _NEWLINES.sub(" ", text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _PUNCT.sub(r"\\\1", text)

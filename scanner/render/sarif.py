@@ -21,6 +21,7 @@ from urllib.parse import quote
 import orjson
 
 from scanner.render.stream import write_json
+from scanner.textsafe import visible
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -111,7 +112,7 @@ def _result(f: dict[str, Any], rule_index: dict[str, int]) -> dict[str, Any]:
         "ruleId": f["rule"],
         "kind": "fail",
         "level": "error" if status == "ERROR" else LEVELS[f["severity"]],
-        "message": {"text": message},
+        "message": {"text": visible(message)},  # shown by code-scanning UIs; the data stays in properties
         "locations": _locations(f),
         "partialFingerprints": {FINGERPRINT_KEY: f["id"]},
         "properties": {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from scanner.findings import SEVERITIES
+from scanner.textsafe import visible
 
 _MARK = {"critical": "CRIT", "high": "HIGH", "medium": "MED ", "low": "LOW ", "info": "INFO"}
 
@@ -62,4 +63,4 @@ def render(result: dict[str, Any], limit: int = 60) -> str:
             lines.append(f"{tag} {x['rule']} {_subject(x['subject'])}: {x['message']}")
         if len(failing) > limit:
             lines.append(f"... and {len(failing) - limit} more (see the JSON, CSV or HTML output)")
-    return "\n".join(lines)
+    return visible("\n".join(lines))
