@@ -57,3 +57,24 @@ def test_same_input_twice_is_byte_identical(tmp_path):
     _scan(src, tmp_path / "two")
     for f in sorted((tmp_path / "one").iterdir()):
         assert f.read_bytes() == (tmp_path / "two" / f.name).read_bytes(), f.name
+
+
+def test_files_given_in_another_order_give_identical_bytes_in_every_format(tmp_path):
+    """The same files named on the command line in two shuffled orders: JSON, SARIF, HTML, Markdown, CSV and
+    JUnit are byte for byte the same (the time fixed with --timestamp)."""
+    src = _copy_shuffled(tmp_path / "src", 3)
+    files = sorted(str(p) for p in src.iterdir())
+    outputs = []
+    for seed in (1, 2):
+        order = files[:]
+        random.Random(seed).shuffle(order)
+        assert order != files
+        out = tmp_path / f"out-{seed}"
+        rc, _, err = run_cli("scan", *order, "-o", out, "--format", "json,sarif,html,md,csv,junit", "--timestamp",
+                             "2026-01-01T00:00:00Z", "--fail-on", "none", "-q")
+        assert rc == 0, err
+        outputs.append({f.name: f.read_bytes() for f in sorted(out.iterdir())})
+    assert sorted(outputs[0]) == ["netpol-audit.csv", "netpol-audit.html", "netpol-audit.json",
+                                  "netpol-audit.junit.xml", "netpol-audit.md", "netpol-audit.sarif"]
+    for name in outputs[0]:
+        assert outputs[0][name] == outputs[1][name], name

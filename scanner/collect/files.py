@@ -340,6 +340,7 @@ def load_files(paths: list[str], default_namespace: str, limits: Limits, progres
             documents += doc is not None
             objects_from_document(doc, Source(shown, index, line), default_namespace, snap, f"document {index}")
     progress.done()
+    snap.inputs.sort()  # the result names the inputs in one order, whatever order they were given in
     if not snap.objects and not snap.snapshot_sha256:
         skipped = ", ".join(f"{k} x{v}" for k, v in sorted(snap.skipped_kinds.items()))
         what = f"only objects of kinds the analysis does not use ({skipped})" if skipped else "no Kubernetes objects"
