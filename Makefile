@@ -58,7 +58,10 @@ demo: setup
 	$(VENV)/bin/netpol-audit matrix $(OUT)/snapshot.json --level namespace -o csv > $(OUT)/matrix.csv
 	$(VENV)/bin/netpol-audit scan $(OUT)/snapshot.json --config examples/netpol-audit.yaml -o $(OUT) \
 	  --format json,sarif,junit,md,csv,html,pdf || [ $$? -eq 1 ]  # 1: findings at or above --fail-on
-	@echo "reports in $(OUT)/: netpol-audit.{json,sarif,junit.xml,md,csv,html,pdf}, snapshot.json, isolation.json, matrix.csv"
+	$(VENV)/bin/netpol-audit diff examples/drift/2026-05-01.snapshot.json examples/drift/2026-11-01.snapshot.json
+	$(VENV)/bin/netpol-audit diff examples/drift/2026-05-01.snapshot.json examples/drift/2026-11-01.snapshot.json \
+	  --format html -o $(OUT)/drift.html
+	@echo "reports in $(OUT)/: netpol-audit.{json,sarif,junit.xml,md,csv,html,pdf}, snapshot.json, isolation.json, matrix.csv, drift.html"
 
 # network-config-analyzer, the independent analyzer the benchmark compares with, in a venv of its own (its
 # dependencies stay out of the project's).

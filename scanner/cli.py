@@ -164,6 +164,21 @@ def build_parser() -> argparse.ArgumentParser:
                    "SOURCE_DATE_EPOCH works too")
     _limit_options(p)
 
+    p = sub.add_parser("diff", help="what changed between two scans: connections, findings, policies, posture")
+    p.add_argument("old", metavar="OLD", help="the earlier side: a snapshot, manifests (file or directory) or a "
+                   "JSON result of scan")
+    p.add_argument("new", metavar="NEW", help="the later side, of the same kinds")
+    p.add_argument("--format", choices=["text", "md", "json", "html"], default="text")
+    p.add_argument("-o", "--output", default="-", metavar="FILE", help="file to write (default: stdout)")
+    p.add_argument("--fail-on-new", choices=["critical", "high", "medium", "low", "info"], metavar="SEVERITY",
+                   help="exit 1 when a finding at or above SEVERITY is new (or rose to it); exit 3 when a side is "
+                   "incomplete")
+    p.add_argument("--config", metavar="FILE", help="scope, rule settings and waivers for the sides that are scanned")
+    p.add_argument("--default-namespace", default="default", metavar="NS",
+                   help="where namespaced objects without metadata.namespace are placed (default: %(default)s)")
+    p.add_argument("--rules-dir", action="append", default=[], metavar="DIR", help="load extra rules from DIR")
+    _limit_options(p)
+
     p = sub.add_parser("report", help="re-render a JSON result (html, pdf, ...) without the cluster")
     p.add_argument("--from", dest="source", required=True, metavar="RESULT.json", help="a scan's JSON result")
     p.add_argument("--format", default="html", metavar="FORMAT", help="html, pdf, md, csv, sarif, junit, text, json")
@@ -625,7 +640,77 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"isolation": cmd_isolation, "reach": cmd_reach, "matrix": cmd_matrix, "snapshot": cmd_snapshot,
+def _diff_side(path: str, args: argparse.Namespace, catalog: Any, frameworks: Any, config: Any) -> Any:
+    from pathlib import Path
+
+    from scanner.collect import snapshot as snapshot_io
+    from scanner.collect.files import load_files, read_bytes
+    from scanner.context import Context
+    from scanner.diff import Side, load_result_document, workload_connections
+    from scanner.engine import Index
+    from scanner.parse import parse
+    from scanner.plugin import detect_plugin
+    from scanner.scan import ScanOptions, build_result
+
+    time = None
+    if Path(path).is_file():
+        data = read_bytes(path, _limits(args))
+        doc = load_result_document(data)
+        if doc is not None:
+            _validate_result(doc, path)
+            return Side(path, doc, None, "a JSON result holds no workload-level connections: give snapshots for them",
+                        doc["run"].get("started_at"))
+        if snapshot_io.looks_like_snapshot(data):
+            time = snapshot_io.load_document(data, path).get("created_at")
+        del data
+    raw = load_files([path], args.default_namespace, _limits(args), _progress(args))
+    cluster = parse(raw)
+    for w in raw.warnings:
+        log.warning("%s", w)
+    ctx = Context(cluster, Index(cluster, config.label_keys()), config, raw.source_type, raw.collection.complete,
+                  tuple(raw.collection.problems), detect_plugin(cluster))
+    opts = ScanOptions(started_at=None,
+                       input_description={"type": raw.source_type, "inputs": list(raw.inputs),
+                                          "snapshot_sha256": list(raw.snapshot_sha256)})
+    result = orjson.loads(orjson.dumps(build_result(ctx, catalog, frameworks, opts), option=orjson.OPT_SORT_KEYS))
+    workloads, note = workload_connections(ctx)
+    return Side(path, result, workloads, note, time)
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from scanner.config import load_config
+    from scanner.diff import diff, new_at_or_above
+    from scanner.mapping import load_frameworks
+    from scanner.render.diff_out import render_diff
+    from scanner.resources import bundled
+
+    config = load_config(args.config)
+    catalog = _catalog(args.rules_dir)
+    frameworks = load_frameworks(bundled("rules") / "frameworks", set(catalog.rules))
+    old = _diff_side(args.old, args, catalog, frameworks, config)
+    new = _diff_side(args.new, args, catalog, frameworks, config)
+    d = diff(old, new)
+    text = render_diff(d, args.format)
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        try:
+            with open(args.output, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as e:
+            raise InputError(f"cannot write: {e.strerror or e}", file=args.output) from None
+    if d["incomplete"]:
+        print(one_line(f"netpol-audit: warning: incomplete side(s): {', '.join(d['incomplete'])}: changes may be "
+                       "artefacts of the missing data"), file=sys.stderr)
+    if args.fail_on_new:
+        if d["incomplete"]:
+            return EXIT_INCOMPLETE
+        if new_at_or_above(d, args.fail_on_new):
+            return EXIT_FINDINGS
+    return EXIT_OK
+
+
+COMMANDS = {"isolation": cmd_isolation, "diff": cmd_diff, "reach": cmd_reach, "matrix": cmd_matrix, "snapshot": cmd_snapshot,
             "scan": cmd_scan, "rules": cmd_rules, "report": cmd_report}
 
 
