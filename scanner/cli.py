@@ -440,11 +440,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from scanner.config import load_config
-    from scanner.context import Context
     from scanner.engine import Index
     from scanner.mapping import load_frameworks
     from scanner.parse import parse
-    from scanner.plugin import detect_plugin
     from scanner.render import FORMATS, renderer, write_format
     from scanner.scan import ScanOptions, build_result
 
@@ -493,13 +491,11 @@ def cmd_scan(args: argparse.Namespace) -> int:
                   file=sys.stderr)
     if not raw.collection.complete:
         _report_collection(raw)
-    ctx = Context(cluster, index, config, raw.source_type, raw.collection.complete,
-                  tuple(raw.collection.problems), detect_plugin(cluster))
+    ctx = _context(raw, cluster, index, config)
     opts = ScanOptions(frameworks=wanted, namespaces=list(args.namespace),
                        exclude_namespaces=list(args.exclude_namespace),
-                       fail_on=args.fail_on if args.fail_on != "none" else "none", started_at=_run_time(args),
-                       input_description={"type": raw.source_type, "inputs": list(raw.inputs),
-                                          "snapshot_sha256": list(raw.snapshot_sha256)})
+                       fail_on=args.fail_on, started_at=_run_time(args),
+                       input_description=_input_description(raw))
     result = build_result(ctx, catalog, frameworks, opts, progress)
     if args.fix_dir:
         from scanner.fix import remediate
@@ -645,36 +641,41 @@ def _diff_side(path: str, args: argparse.Namespace, catalog: Any, frameworks: An
 
     from scanner.collect import snapshot as snapshot_io
     from scanner.collect.files import load_files, read_bytes
-    from scanner.context import Context
     from scanner.diff import Side, load_result_document, workload_connections
     from scanner.engine import Index
     from scanner.parse import parse
-    from scanner.plugin import detect_plugin
     from scanner.scan import ScanOptions, build_result
 
-    time = None
     if Path(path).is_file():
         data = read_bytes(path, _limits(args))
-        doc = load_result_document(data)
+        doc = None if snapshot_io.looks_like_snapshot(data) else load_result_document(data)
+        del data
         if doc is not None:
             _validate_result(doc, path)
             return Side(path, doc, None, "a JSON result holds no workload-level connections: give snapshots for them",
                         doc["run"].get("started_at"))
-        if snapshot_io.looks_like_snapshot(data):
-            time = snapshot_io.load_document(data, path).get("created_at")
-        del data
     raw = load_files([path], args.default_namespace, _limits(args), _progress(args))
     cluster = parse(raw)
     for w in raw.warnings:
         log.warning("%s", w)
-    ctx = Context(cluster, Index(cluster, config.label_keys()), config, raw.source_type, raw.collection.complete,
-                  tuple(raw.collection.problems), detect_plugin(cluster))
-    opts = ScanOptions(started_at=None,
-                       input_description={"type": raw.source_type, "inputs": list(raw.inputs),
-                                          "snapshot_sha256": list(raw.snapshot_sha256)})
-    result = orjson.loads(orjson.dumps(build_result(ctx, catalog, frameworks, opts), option=orjson.OPT_SORT_KEYS))
+    ctx = _context(raw, cluster, Index(cluster, config.label_keys()), config)
+    result = build_result(ctx, catalog, frameworks, ScanOptions(input_description=_input_description(raw)))
+    result = orjson.loads(orjson.dumps(result, option=orjson.OPT_SORT_KEYS))
     workloads, note = workload_connections(ctx)
-    return Side(path, result, workloads, note, time)
+    return Side(path, result, workloads, note, raw.snapshot_created_at[0] if raw.snapshot_created_at else None)
+
+
+def _context(raw: Any, cluster: Any, index: Any, config: Any) -> Any:
+    """The rules' view of one loaded input."""
+    from scanner.context import Context
+    from scanner.plugin import detect_plugin
+
+    return Context(cluster, index, config, raw.source_type, raw.collection.complete,
+                   tuple(raw.collection.problems), detect_plugin(cluster))
+
+
+def _input_description(raw: Any) -> dict[str, Any]:
+    return {"type": raw.source_type, "inputs": list(raw.inputs), "snapshot_sha256": list(raw.snapshot_sha256)}
 
 
 def cmd_diff(args: argparse.Namespace) -> int:

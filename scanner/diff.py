@@ -13,13 +13,14 @@ changed (by their parsed rules), and the posture numbers. A diff of a side with 
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
 from scanner.engine.reach import PairCache, node_local_pairs
-from scanner.findings import SEVERITIES
+from scanner.findings import SEVERITIES, Subject
 from scanner.intervals import (
     ALL_PORTS,
     EMPTY,
@@ -90,18 +91,14 @@ def workload_connections(ctx: Any, max_pairs: int = MAX_CLASS_PAIRS) -> tuple[di
     index = ctx.index
     classes = index.classes
     if len(classes) ** 2 > max_pairs:
-        return None, (f"not computed: {len(classes):,} pod classes make {len(classes) ** 2:,} pairs (the limit is "
-                      f"{max_pairs:,}); the namespace level is complete")
-    eps = ctx.cluster.endpoints
-    names: dict[int, str] = {}
-    members_of: dict[str, int] = {}
-    by_class: dict[int, set[str]] = {}
-    for i, ep in enumerate(eps):
+        return None, (f"not computed: {len(classes) ** 2:,} pairs of pod classes, more than the limit of "
+                      f"{max_pairs:,}; the namespace level is complete")
+    names: list[str] = []
+    by_class: dict[int, Counter[str]] = {}  # class id -> its pods per workload
+    for i, ep in enumerate(ctx.cluster.endpoints):
         s = ctx.workload_subject(ep)
-        name = f"{s.namespace}/{s.kind}/{s.name}"
-        names[i] = name
-        members_of[name] = members_of.get(name, 0) + 1
-        by_class.setdefault(index.class_for(i).id, set()).add(name)
+        names.append(f"{s.namespace}/{s.kind}/{s.name}")
+        by_class.setdefault(index.class_for(i).id, Counter())[names[-1]] += 1
     cache = PairCache(index)
     out: dict[tuple[str, str], IntervalSet] = {}
     for s in classes:
@@ -111,8 +108,8 @@ def workload_connections(ctx: Any, max_pairs: int = MAX_CLASS_PAIRS) -> tuple[di
                 continue
             for a in by_class[s.id]:
                 for b in by_class[d.id]:
-                    if a == b and (members_of[a] < 2 or (s.id == d.id and len(s.members) < 2)):
-                        continue  # a pod with itself is not a connection
+                    if a == b and s.id == d.id and by_class[s.id][a] < 2:
+                        continue  # its only pod in this class, with itself: not a connection
                     out[(a, b)] = union(out.get((a, b), EMPTY), ports)
     for i, j in node_local_pairs(index):
         out[(names[i], names[j])] = ALL_PORTS
@@ -142,14 +139,9 @@ def _state(ports: IntervalSet) -> str:
 # --- findings, policies, posture ------------------------------------------------------------------------------
 
 
-def _ref(subject: Mapping[str, Any]) -> str:
-    ns = subject.get("namespace")
-    return f"{subject['kind']}/{ns}/{subject['name']}" if ns else f"{subject['kind']}/{subject['name']}"
-
-
 def _finding_entry(f: Mapping[str, Any]) -> dict[str, Any]:
     return {"id": f["id"], "rule": f["rule"], "title": f["title"], "severity": f["severity"],
-            "subject": _ref(f["subject"]), "message": f["message"]}
+            "subject": Subject(**f["subject"]).ref, "message": f["message"]}
 
 
 def _failing(result: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:

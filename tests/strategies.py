@@ -8,9 +8,22 @@ without values, Exists/DoesNotExist with values), nor import ``scanner``.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+
+# Examples per property in CI; NETPOL_HYPOTHESIS_EXAMPLES asks for more.
+EXAMPLES = int(os.environ.get("NETPOL_HYPOTHESIS_EXAMPLES", "200"))
+# The engine properties: no deadline (a whole cluster per example), big examples allowed, and one failure is
+# enough (shrinking several distinct failures through the engine takes minutes).
+SETTINGS = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    report_multiple_bugs=False,
+)
 
 NS_NAME_LABEL = "kubernetes.io/metadata.name"
 NAMESPACE_POOL = ["alpha", "beta", "gamma"]

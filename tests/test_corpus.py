@@ -68,8 +68,8 @@ def test_the_corpus_stays_small_and_never_hangs():
     peaks = {}
     for name in sorted(CASES):
         rc, _, err, peak = run_cli_peak("scan", CORPUS / name, "--format", "json", "-o", "-", "-q", timeout=120)
-        expected = 2 if "error" in CASES[name] else 1 if "invalid" in CASES[name] else rc
-        assert rc == expected and "Traceback" not in err, (name, rc, err)
+        expected = {2} if "error" in CASES[name] else {1} if "invalid" in CASES[name] else {0, 1}
+        assert rc in expected and "Traceback" not in err, (name, rc, err)
         peaks[name] = peak
     worst = max(peaks, key=peaks.__getitem__)
     assert peaks[worst] < 150, (worst, peaks[worst])

@@ -149,3 +149,28 @@ def test_hostile_side_labels_are_escaped(tmp_path):
     assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;\\u202e" in html
     md = run_cli("diff", evil, evil, "--format", "md")[1]
     assert "<script>" not in md and "\u202e" not in md
+
+
+def test_workload_pairs_leave_out_a_pod_with_itself(write):
+    """Two bare pods and a two-replica Deployment in one namespace, no policy: every ordered pair of distinct
+    pods is open, so the Deployment talks to itself (replica to replica) and a bare pod never does."""
+    from scanner.api import load
+    from scanner.config import load_config
+    from scanner.context import Context
+    from scanner.diff import workload_connections
+    from scanner.intervals import ALL_PORTS
+
+    OWNED = (", labels: {pod-template-hash: 6d4cf56db6}, ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, "
+             "name: web-6d4cf56db6, uid: u1, controller: true}]")
+    pods = "".join(f"---\napiVersion: v1\nkind: Pod\nmetadata: {{name: {n}, namespace: a{extra}}}\n"
+                   for n, extra in (("p", ""), ("q", ""),
+                                    ("web-6d4cf56db6-x1", OWNED), ("web-6d4cf56db6-x2", OWNED)))
+    loaded = load([write("c.yaml", pods)])
+    ctx = Context(loaded.cluster, loaded.index, load_config(None), "manifests", True, (), None)
+    pairs, note = workload_connections(ctx)
+    names = ["a/Pod/p", "a/Pod/q", "a/Deployment/web"]
+    assert note is None
+    assert pairs == {(x, y): ALL_PORTS for x in names for y in names if x != y or x == "a/Deployment/web"}
+    assert len(loaded.index.classes) == 1  # no selector reads a label: one class of four pods
+    assert workload_connections(ctx, max_pairs=0) == (None, "not computed: 1 pairs of pod classes, more than the "
+                                                            "limit of 0; the namespace level is complete")

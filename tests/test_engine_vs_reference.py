@@ -10,17 +10,15 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import reference
 import yaml
-from hypothesis import HealthCheck, given, settings
-from strategies import clusters
+from hypothesis import given
+from strategies import SETTINGS, clusters
 
-EXAMPLES = int(os.environ.get("NETPOL_HYPOTHESIS_EXAMPLES", "200"))
 # (port, protocol); protocol None = omitted in the query file, which the contract defaults to TCP.
 QUERY_PORTS: list[tuple[int, str | None]] = [
     (53, "UDP"),
@@ -162,13 +160,7 @@ def compare_with_engine(objects: list[dict[str, Any]]) -> None:
     assert not problems, failure(cluster_yaml, problems)
 
 
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    # one failure is enough: shrinking several distinct failures through the CLI takes minutes
-    report_multiple_bugs=False,
-)
+@SETTINGS
 @given(clusters())
 def test_engine_agrees_with_reference_on_isolation_and_reachability(objects: list[dict[str, Any]]) -> None:
     compare_with_engine(objects)

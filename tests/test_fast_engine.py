@@ -8,20 +8,18 @@ NETPOL_HYPOTHESIS_EXAMPLES sets the number of random clusters (default 200).
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
 import yaml
 from conftest import bench_module
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import clusters
+from strategies import EXAMPLES, SETTINGS, clusters
 
 from scanner.engine.reach import namespace_matrix, namespace_matrix_pairwise
 from scanner.intervals import ALL_PORTS, port_range, ports_text
 
-EXAMPLES = int(os.environ.get("NETPOL_HYPOTHESIS_EXAMPLES", "200"))
 VERDICT_PAIRS = 1500  # explaining-path pairs per generated cluster: one per signature pair, then a sample
 
 
@@ -35,12 +33,7 @@ def _failure(result: dict[str, Any], objects: list[dict[str, Any]] | None = None
     return text
 
 
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    report_multiple_bugs=False,
-)
+@SETTINGS
 @given(clusters())
 def test_fast_namespace_matrix_equals_pairwise_and_reference_on_random_clusters(
     objects: list[dict[str, Any]],
@@ -64,12 +57,7 @@ def clusters_on_nodes(draw: st.DrawFn) -> list[dict[str, Any]]:
     return objects
 
 
-@settings(
-    max_examples=max(1, EXAMPLES // 2),
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    report_multiple_bugs=False,
-)
+@settings(SETTINGS, max_examples=max(1, EXAMPLES // 2))
 @given(clusters_on_nodes())
 def test_fast_namespace_matrix_equals_pairwise_and_reference_with_node_local_traffic(
     objects: list[dict[str, Any]],

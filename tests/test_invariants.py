@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -19,26 +18,18 @@ from typing import Any
 import reference
 import yaml
 from conftest import run_cli
-from hypothesis import HealthCheck, event, given, note, settings
+from hypothesis import event, given, note, settings
 from hypothesis import strategies as st
-from strategies import clusters, network_policies, rules
+from strategies import EXAMPLES, SETTINGS, clusters, network_policies, rules
 
 from scanner.api import Loaded, load
 from scanner.engine.reach import PairCache, namespace_matrix, node_local_pairs, pod_matrix
 from scanner.intervals import ALL_PORTS, EMPTY, IntervalSet, ports_text, subtract
 from scanner.render.json_out import render
 
-EXAMPLES = int(os.environ.get("NETPOL_HYPOTHESIS_EXAMPLES", "200"))
 CLI_EXAMPLES = max(1, min(25, EXAMPLES))  # the scan + report round trip runs the whole CLI: keep it short
 TIMESTAMP = "2024-01-01T00:00:00Z"
 DIRECTIONS = (("ingress", "Ingress", "from"), ("egress", "Egress", "to"))
-
-SETTINGS = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    report_multiple_bugs=False,
-)
 
 PairKey = tuple[str, str]
 Objects = list[dict[str, Any]]

@@ -40,4 +40,5 @@ class RawSnapshot:
     collection: CollectionStatus = field(default_factory=CollectionStatus)
     source_type: str = "manifests"
     snapshot_sha256: list[str] = field(default_factory=list)  # of snapshots read as input
+    snapshot_created_at: list[str] = field(default_factory=list)  # their creation times, in the same order
     warnings: list[str] = field(default_factory=list)

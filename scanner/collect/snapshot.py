@@ -183,6 +183,8 @@ def parse_snapshot(data: bytes, path: str) -> RawSnapshot:
     snap.collection = CollectionStatus(bool(coll.get("complete", False)), list(coll.get("problems") or []))
     snap.skipped_kinds.update({str(k): int(v) for k, v in skipped.items()})
     snap.snapshot_sha256.append(recorded)
+    if isinstance(content.get("created_at"), str):
+        snap.snapshot_created_at.append(content["created_at"])
     return snap
 
 
@@ -191,6 +193,7 @@ def merge_into(target: RawSnapshot, other: RawSnapshot) -> None:
     target.inputs.extend(other.inputs)
     target.skipped_kinds.update(other.skipped_kinds)
     target.snapshot_sha256.extend(other.snapshot_sha256)
+    target.snapshot_created_at.extend(other.snapshot_created_at)
     if not other.collection.complete:
         target.collection.complete = False
     target.collection.problems.extend(other.collection.problems)

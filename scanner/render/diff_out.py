@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from scanner.diff import parse_ports
 from scanner.intervals import ports_text
 from scanner.render.markdown import cell
 from scanner.textsafe import visible
@@ -24,8 +25,6 @@ SECTIONS = (
 
 
 def _ports(described: dict[str, Any]) -> str:
-    from scanner.diff import parse_ports
-
     return ports_text(parse_ports(described))
 
 
