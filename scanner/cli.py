@@ -162,6 +162,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "failing NP002/NP003, after checking what they would change")
     p.add_argument("--timestamp", metavar="RFC3339", help="fix the run time (reproducible output); "
                    "SOURCE_DATE_EPOCH works too")
+    p.add_argument("--requirements", metavar="FILE",
+                   help="segmentation requirements (YAML allow/deny assertions, docs/requirements.md): each failing "
+                        "one is an NP038 finding, each passing one is listed as segmentation evidence")
+    p.add_argument("--observed-flows", metavar="FILE",
+                   help="connections observed in flow logs (CSV or JSON, docs/observed-flows.md): allowed paths never "
+                        "used are NP039 findings")
     _limit_options(p)
 
     p = sub.add_parser("diff", help="what changed between two scans: connections, findings, policies, posture")
@@ -491,7 +497,16 @@ def cmd_scan(args: argparse.Namespace) -> int:
                   file=sys.stderr)
     if not raw.collection.complete:
         _report_collection(raw)
-    ctx = _context(raw, cluster, index, config)
+    requirements = observed = None
+    if args.requirements:
+        from scanner.requirements import load_requirements
+
+        requirements = load_requirements(args.requirements)
+    if args.observed_flows:
+        from scanner.flows import load_flows
+
+        observed = load_flows(args.observed_flows)
+    ctx = _context(raw, cluster, index, config, requirements, observed)
     opts = ScanOptions(frameworks=wanted, namespaces=list(args.namespace),
                        exclude_namespaces=list(args.exclude_namespace),
                        fail_on=args.fail_on, started_at=_run_time(args),
@@ -665,13 +680,14 @@ def _diff_side(path: str, args: argparse.Namespace, catalog: Any, frameworks: An
     return Side(path, result, workloads, note, raw.snapshot_created_at[0] if raw.snapshot_created_at else None)
 
 
-def _context(raw: Any, cluster: Any, index: Any, config: Any) -> Any:
-    """The rules' view of one loaded input."""
+def _context(raw: Any, cluster: Any, index: Any, config: Any, requirements: Any = None,
+             observed_flows: Any = None) -> Any:
+    """The rules' view of one loaded input (with the requirement and observed-flow files, when given)."""
     from scanner.context import Context
     from scanner.plugin import detect_plugin
 
     return Context(cluster, index, config, raw.source_type, raw.collection.complete,
-                   tuple(raw.collection.problems), detect_plugin(cluster))
+                   tuple(raw.collection.problems), detect_plugin(cluster), requirements, observed_flows)
 
 
 def _input_description(raw: Any) -> dict[str, Any]:

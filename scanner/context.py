@@ -66,10 +66,17 @@ class Context:
     complete: bool = True
     collection_problems: tuple[dict[str, str | None], ...] = ()
     plugin: PluginInfo = field(default_factory=lambda: PluginInfo(None, None))
+    # Segmentation requirements (`scan --requirements FILE`: scanner.requirements.RequirementSet) and observed
+    # flows (`scan --observed-flows FILE`: scanner.flows.ObservedFlows); None when not given.
+    requirements: Any = None
+    observed_flows: Any = None
 
     def __post_init__(self) -> None:
-        # Classes are keyed on the label keys selectors read; a configured scope's podSelector reads labels too.
+        # Classes are keyed on the label keys selectors read; a configured scope's podSelector reads labels too,
+        # and so do the podSelectors of segmentation requirements.
         keys = self.config.label_keys()
+        if self.requirements is not None:
+            keys = keys | self.requirements.label_keys()
         if not keys <= self.index.label_keys:
             object.__setattr__(self, "index", Index(self.cluster, self.index.extra_keys | keys))
 
