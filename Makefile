@@ -56,12 +56,22 @@ demo: setup
 	$(VENV)/bin/netpol-audit isolation $(OUT)/snapshot.json
 	$(VENV)/bin/netpol-audit isolation $(OUT)/snapshot.json -o json > $(OUT)/isolation.json
 	$(VENV)/bin/netpol-audit matrix $(OUT)/snapshot.json --level namespace -o csv > $(OUT)/matrix.csv
-	$(VENV)/bin/netpol-audit scan $(OUT)/snapshot.json --config examples/netpol-audit.yaml -o $(OUT) \
+	$(VENV)/bin/netpol-audit scan $(OUT)/snapshot.json --config examples/netpol-audit.yaml \
+	  --requirements examples/shop-cluster-requirements.yaml \
+	  --observed-flows examples/shop-cluster-observed-flows.csv -o $(OUT) \
 	  --format json,sarif,junit,md,csv,html,pdf || [ $$? -eq 1 ]  # 1: findings at or above --fail-on
 	$(VENV)/bin/netpol-audit diff examples/drift/2026-05-01.snapshot.json examples/drift/2026-11-01.snapshot.json
 	$(VENV)/bin/netpol-audit diff examples/drift/2026-05-01.snapshot.json examples/drift/2026-11-01.snapshot.json \
 	  --format html -o $(OUT)/drift.html
-	@echo "reports in $(OUT)/: netpol-audit.{json,sarif,junit.xml,md,csv,html,pdf}, snapshot.json, isolation.json, matrix.csv, drift.html"
+	@# cluster-scoped tiers: an AdminNetworkPolicy decides before the tenant's NetworkPolicies (see examples/tiers)
+	$(VENV)/bin/netpol-audit reach examples/tiers --from monitoring/Deployment/prometheus --to payments/Deployment/api \
+	  --port 9090
+	@# two scheduled runs into an archive: the second report has "Changes since last scan" and a 2-point trend
+	$(VENV)/bin/netpol-audit scan examples/drift/2026-05-01.snapshot.json --archive-dir $(OUT)/archive -q \
+	  --timestamp 2026-05-01T02:00:00Z --format json,html || [ $$? -eq 1 ]  # 1: findings at or above --fail-on
+	$(VENV)/bin/netpol-audit scan examples/drift/2026-11-01.snapshot.json --archive-dir $(OUT)/archive -q \
+	  --timestamp 2026-11-01T02:00:00Z --format json,html || [ $$? -eq 1 ]
+	@echo "reports in $(OUT)/: netpol-audit.{json,sarif,junit.xml,md,csv,html,pdf}, snapshot.json, isolation.json, matrix.csv, drift.html, archive/latest/netpol-audit.html"
 
 # network-config-analyzer, the independent analyzer the benchmark compares with, in a venv of its own (its
 # dependencies stay out of the project's).

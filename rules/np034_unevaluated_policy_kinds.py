@@ -1,5 +1,6 @@
-"""NP034: the input holds policy objects of kinds the engine does not model (AdminNetworkPolicy,
-BaselineAdminNetworkPolicy, ClusterNetworkPolicy, Calico and Cilium policies).
+"""NP034: the input holds policy objects of kinds the engine does not model: Calico and Cilium policies, and
+versions of the policy.networking.k8s.io kinds other than the modelled ones (AdminNetworkPolicy and
+BaselineAdminNetworkPolicy v1alpha1, ClusterNetworkPolicy v1alpha2 are evaluated in their tiers).
 
 One info finding per such object (`cluster.other_policies`), so each can be reviewed or waived on its own;
 a pass on the cluster when there is none. Calico's namespaced `NetworkPolicy` kind is named with its API group
@@ -14,11 +15,9 @@ from scanner.findings import CLUSTER, Result, Subject, fail, passed
 from scanner.model import OtherPolicy
 
 _WHAT = {
-    "AdminNetworkPolicy": "cluster-scoped admin rules, evaluated before NetworkPolicy, that can deny or allow "
-                          "regardless of it",
-    "BaselineAdminNetworkPolicy": "cluster-wide defaults that apply where no NetworkPolicy isolates a pod",
-    "ClusterNetworkPolicy": "cluster-scoped rules, evaluated around NetworkPolicy, that can deny or allow "
-                            "regardless of it",
+    "AdminNetworkPolicy": "a version of AdminNetworkPolicy other than the modelled v1alpha1",
+    "BaselineAdminNetworkPolicy": "a version of BaselineAdminNetworkPolicy other than the modelled v1alpha1",
+    "ClusterNetworkPolicy": "a version of ClusterNetworkPolicy other than the modelled v1alpha2",
 }
 
 
@@ -32,8 +31,12 @@ def _kind(o: OtherPolicy) -> str:
 def check(ctx: Context) -> Iterator[Result]:
     others = ctx.cluster.other_policies
     if not others:
-        yield passed(CLUSTER, "the input holds no policy objects of kinds the analysis does not model "
-                              "(AdminNetworkPolicy, BaselineAdminNetworkPolicy, Calico, Cilium)")
+        modelled = len(ctx.cluster.admin_policies)
+        yield passed(CLUSTER, "the input holds no policy objects of kinds the analysis does not model (Calico "
+                              "NetworkPolicy and GlobalNetworkPolicy, Cilium CiliumNetworkPolicy and "
+                              "CiliumClusterwideNetworkPolicy)"
+                     + (f"; its {modelled} cluster-scoped policy object(s) are evaluated in their tiers"
+                        if modelled else ""))
         return
     kinds = sorted({_kind(o) for o in others})
     for o in others:

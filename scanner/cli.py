@@ -152,9 +152,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="leave these namespaces (glob) out of the report (repeatable)")
     p.add_argument("--rules-dir", action="append", default=[], metavar="DIR", help="load extra rules from DIR")
     p.add_argument("--archive-dir", metavar="DIR",
-                   help="scheduled runs: write the snapshot and every report into DIR/<UTC time>/, keep --keep runs, "
-                        "and point DIR/latest at the newest")
+                   help="scheduled runs: write the snapshot and every report (always the JSON result) into "
+                        "DIR/<UTC time>/, keep --keep runs, point DIR/latest at the newest, and report the changes "
+                        "since the previous run and the trend of the last --trend runs")
     p.add_argument("--keep", type=int, default=30, metavar="N", help="runs kept in --archive-dir (default: %(default)s)")
+    p.add_argument("--trend", type=_positive, default=None, metavar="N",
+                   help="with --archive-dir: the report's trend follows the last N runs, this one included "
+                        "(default: 12)")
+    p.add_argument("--previous", metavar="PATH",
+                   help="compare with this earlier scan (a JSON result of scan, a snapshot or manifests) in the "
+                        "result's drift and the report's 'Changes since last scan'; with --archive-dir the newest "
+                        "archived run is the default")
     p.add_argument("--publish-policyreports", action="store_true",
                    help="live clusters: also server-side apply the results as wgpolicyk8s.io PolicyReports (needs "
                         "create/patch on policyreports; the only write netpol-audit ever makes)")
@@ -232,6 +240,17 @@ def _report_input_state(loaded: Any) -> int:
             print(one_line(f"netpol-audit: error: {where}: NetworkPolicy {p.ref}: {pr.field}: {pr.reason} "
                            "(invalid: left out of the analysis)"), file=sys.stderr)
         rc = EXIT_INPUT
+    for p in loaded.cluster.invalid_admin_policies:
+        for pr in p.problems:
+            where = p.source.describe() if p.source else "input"
+            print(one_line(f"netpol-audit: error: {where}: {p.ref}: {pr.field}: {pr.reason} "
+                           "(invalid: left out of the analysis)"), file=sys.stderr)
+        rc = EXIT_INPUT
+    admin = loaded.cluster.admin_policies
+    if admin:
+        listed = ", ".join(a.describe() for a in admin[:5]) + (f" and {len(admin) - 5} more" if len(admin) > 5 else "")
+        print(one_line(f"netpol-audit: note: verdicts include {len(admin)} cluster-scoped policy object(s) in their "
+                       f"tiers: {listed}"), file=sys.stderr)
     others = loaded.cluster.other_policies
     if others:
         listed = ", ".join(f"{o.kind} {o.namespace + '/' if o.namespace else ''}{o.name}" for o in others[:5])
@@ -460,6 +479,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
             raise InputError(f"unknown format {f!r} (one of {', '.join(FORMATS)})", field="--format")
     if args.archive_dir and args.output_dir:
         raise InputError("give -o DIR or --archive-dir DIR, not both", field="--archive-dir")
+    if args.archive_dir and "json" not in formats:
+        formats.append("json")  # the canonical record: the next run's drift and trend read it
+    if args.trend is not None and not args.archive_dir:
+        raise InputError("the trend follows the runs of an archive: give --archive-dir DIR", field="--trend")
     if not (args.output_dir or args.archive_dir) and (len(formats) > 1 or formats == ["pdf"]):
         raise InputError("several formats, or pdf, need -o DIR", field="--format")
     from scanner.bulk import bulk_load
@@ -511,12 +534,17 @@ def cmd_scan(args: argparse.Namespace) -> int:
                        exclude_namespaces=list(args.exclude_namespace),
                        fail_on=args.fail_on, started_at=_run_time(args),
                        input_description=_input_description(raw))
+    previous = None
+    if args.previous:  # scanned with this run's options, so that only the cluster's changes show
+        with phase("previous scan"):
+            previous = _diff_side(args.previous, args, catalog, frameworks, config, opts, requirements, observed)
     result = build_result(ctx, catalog, frameworks, opts, progress)
     if args.fix_dir:
         from scanner.fix import remediate
 
         result["remediation"] = remediate(ctx, raw, result, args.fix_dir,
                                           lambda c: build_result(c, catalog, frameworks, opts))
+    workloads = _current_workloads(args, ctx, result, previous)
     # Every output renders from the canonical JSON form, exactly as `report --from` does. JSON and SARIF are
     # order-independent (sorted keys, sorted lists) and render the same from the result as built, so when they
     # are all that is asked for the copy is skipped (tests/test_report.py holds both paths equal). The model
@@ -525,13 +553,17 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if not args.archive_dir:
         del raw
     direct = bool(args.output_dir) and args.quiet and set(formats) <= {"json", "sarif"} and not (
-        args.archive_dir or args.publish_policyreports)
+        args.archive_dir or args.publish_policyreports or args.previous)
     if not direct:
         with phase("canonical form"):
             blob = orjson.dumps(result, option=orjson.OPT_SORT_KEYS)
             del result
             result = orjson.loads(blob)
             del blob
+    if args.previous or args.archive_dir:  # before the archive is pruned
+        with phase("drift and trend"):
+            _drift_and_trend(args, result, previous, workloads, config)
+        del previous, workloads
     if args.archive_dir:
         args.output_dir = _archive_run(args, raw, result)
     if args.output_dir:
@@ -583,27 +615,23 @@ def _validate_result(result: Any, path: str) -> None:
                          field=where or None)
 
 
-_RUN_DIR_FORMAT = "%Y%m%dT%H%M%SZ"
-
-
 def _archive_run(args: argparse.Namespace, raw: Any, result: dict[str, Any]) -> str:
     """Create DIR/<UTC time>/ with the snapshot, prune the oldest runs beyond --keep, update DIR/latest."""
-    import datetime as dt
     import os
     import shutil
     from pathlib import Path
 
     from scanner.collect import snapshot as snapshot_io
+    from scanner.history import SNAPSHOT_FILE, is_run_dir, run_name
 
     if args.keep < 1:
         raise InputError("must be at least 1", field="--keep")
     base = Path(args.archive_dir)
-    started = dt.datetime.strptime(result["run"]["started_at"], "%Y-%m-%dT%H:%M:%SZ")
-    run = base / started.strftime(_RUN_DIR_FORMAT)
+    run = base / run_name(result["run"]["started_at"])
     try:
         run.mkdir(parents=True, exist_ok=True)
-        snapshot_io.write(snapshot_io.build(raw), str(run / "snapshot.json.gz"))
-        runs = sorted(d for d in base.iterdir() if d.is_dir() and not d.is_symlink() and _is_run_dir(d.name))
+        snapshot_io.write(snapshot_io.build(raw), str(run / SNAPSHOT_FILE))
+        runs = sorted(d for d in base.iterdir() if d.is_dir() and not d.is_symlink() and is_run_dir(d.name))
         for old in runs[: max(0, len(runs) - args.keep)]:
             shutil.rmtree(old)
         latest = base / "latest"
@@ -617,14 +645,87 @@ def _archive_run(args: argparse.Namespace, raw: Any, result: dict[str, Any]) -> 
     return str(run)
 
 
-def _is_run_dir(name: str) -> bool:
-    import datetime as dt
+def _current_workloads(args: argparse.Namespace, ctx: Any, result: dict[str, Any],
+                       previous: Any) -> tuple[Any, str | None]:
+    """This run's workload-level connections, while its model is still there, when there is something to
+    compare them with: a `--previous` side that has them, or an archived run with its snapshot (computed only
+    while cheap: `history.ARCHIVE_WORKLOAD_PAIRS`)."""
+    from pathlib import Path
+
+    from scanner import history
+    from scanner.diff import workload_connections
+
+    if previous is not None:
+        if previous.workloads is None:
+            return None, None
+        return workload_connections(ctx)
+    if not args.archive_dir:
+        return None, None
+    base = Path(args.archive_dir)
+    earlier = history.earlier_runs(base, history.run_name(result["run"]["started_at"]))
+    if not earlier:
+        return None, None
+    if not (base / earlier[-1] / history.SNAPSHOT_FILE).is_file():
+        return None, f"not computed: the previous run's {history.SNAPSHOT_FILE} is not in the archive"
+    workloads, note = workload_connections(ctx, history.ARCHIVE_WORKLOAD_PAIRS)
+    return workloads, note and f"{note} (`netpol-audit diff` of the two archived snapshots computes it)"
+
+
+def _drift_and_trend(args: argparse.Namespace, result: dict[str, Any], previous: Any,
+                     workloads: tuple[Any, str | None], config: Any) -> None:
+    """Add `drift` (from `--previous`, else the newest readable archived run) and, with an archive, `history`
+    (the last --trend runs, this one last) to the canonical result."""
+    from pathlib import Path
+
+    from scanner import history
+    from scanner.diff import Side
+
+    started = result["run"]["started_at"]
+    archive = history.Archive()
+    name = None
+    if args.archive_dir:
+        name = history.run_name(started)
+        archive = history.read_archive(Path(args.archive_dir), name, args.keep,
+                                       args.trend or history.DEFAULT_TREND, _limits(args))
+    current = Side("current", result, workloads[0], workloads[1], started)
+    about: dict[str, Any] | None = None
+    if previous is not None:
+        previous.label = "previous"
+        about = {"source": "file", "path": args.previous, "run": None}
+    elif archive.previous is not None:
+        before = archive.previous
+        wl: Any = None
+        note: str | None = workloads[1] or f"not computed: the previous run's {history.SNAPSHOT_FILE} is not in the archive"
+        if workloads[0] is not None and before.snapshot is not None:
+            wl, note = _archived_workloads(str(before.snapshot), args, config)
+        previous = Side("previous", before.result, wl, note, before.result["run"].get("started_at"))
+        about = {"source": "archive", "path": None, "run": before.run}
+    result["drift"] = history.drift(previous, current, about, archive.skipped)
+    if args.archive_dir:
+        result["history"] = [*archive.entries, history.entry(result, name)]
+
+
+def _archived_workloads(path: str, args: argparse.Namespace, config: Any) -> tuple[Any, str | None]:
+    """The workload-level connections of an archived run, from its snapshot (not rescanned: only the model
+    and the index are built). A snapshot that cannot be read leaves the drift at namespace level, with why."""
+    import zlib
+
+    from scanner.collect.files import load_files
+    from scanner.diff import workload_connections
+    from scanner.engine import Index
+    from scanner.history import ARCHIVE_WORKLOAD_PAIRS
+    from scanner.parse import parse
+    from scanner.progress import Progress
 
     try:
-        dt.datetime.strptime(name, _RUN_DIR_FORMAT)
-    except ValueError:
-        return False
-    return True
+        raw = load_files([path], args.default_namespace, _limits(args), Progress(enabled=False))
+        cluster = parse(raw)
+    except (AuditError, zlib.error) as e:  # zlib.error: a damaged gzip stream
+        log.warning("archived snapshot %s: %s: the drift is at namespace level", path, e)
+        return None, f"not computed: the previous run's snapshot could not be read ({one_line(str(e))[:200]})"
+    ctx = _context(raw, cluster, Index(cluster, config.label_keys()), config)
+    workloads, note = workload_connections(ctx, ARCHIVE_WORKLOAD_PAIRS)
+    return workloads, note and f"{note} (`netpol-audit diff` of the two archived snapshots computes it)"
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -651,7 +752,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _diff_side(path: str, args: argparse.Namespace, catalog: Any, frameworks: Any, config: Any) -> Any:
+def _diff_side(path: str, args: argparse.Namespace, catalog: Any, frameworks: Any, config: Any,
+               opts: Any = None, requirements: Any = None, observed: Any = None) -> Any:
+    """One side of a diff (or `scan --previous`): a JSON result as it is, or input scanned here with `opts`
+    (the scan's frameworks, namespaces and fail-on; defaults for `diff`)."""
+    import dataclasses
     from pathlib import Path
 
     from scanner.collect import snapshot as snapshot_io
@@ -673,8 +778,9 @@ def _diff_side(path: str, args: argparse.Namespace, catalog: Any, frameworks: An
     cluster = parse(raw)
     for w in raw.warnings:
         log.warning("%s", w)
-    ctx = _context(raw, cluster, Index(cluster, config.label_keys()), config)
-    result = build_result(ctx, catalog, frameworks, ScanOptions(input_description=_input_description(raw)))
+    ctx = _context(raw, cluster, Index(cluster, config.label_keys()), config, requirements, observed)
+    result = build_result(ctx, catalog, frameworks, dataclasses.replace(
+        opts or ScanOptions(), input_description=_input_description(raw)))
     result = orjson.loads(orjson.dumps(result, option=orjson.OPT_SORT_KEYS))
     workloads, note = workload_connections(ctx)
     return Side(path, result, workloads, note, raw.snapshot_created_at[0] if raw.snapshot_created_at else None)

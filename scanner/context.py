@@ -167,6 +167,10 @@ class Context:
         for ip in c.invalid_policies:
             if ip.source:
                 out[Subject("NetworkPolicy", ip.namespace, ip.name).ref] = ip.source
+        for kind, name, src in [(a.kind, a.name, a.source) for a in c.admin_policies] + [
+                (ia.kind, ia.name, ia.source) for ia in c.invalid_admin_policies]:
+            if src:
+                out[Subject(kind, None, name).ref] = src
         for ns in c.namespaces.values():
             if ns.source:
                 out[self.namespace_subject(ns.name).ref] = ns.source

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
 
+from scanner.engine.index import PodClass
 from scanner.engine.reach import PairCache, node_local_pairs
 from scanner.findings import SEVERITIES, Subject
 from scanner.intervals import (
@@ -36,7 +37,7 @@ from scanner.intervals import (
 # diff says so rather than report "no change").
 MAX_CLASS_PAIRS = 25_000_000
 SCHEMA_VERSION = 1
-_POLICY_FIELDS = ("pod_selector", "policy_types", "ingress", "egress")
+_POLICY_FIELDS = ("pod_selector", "policy_types", "ingress", "egress", "tier", "priority", "subject")
 
 
 @dataclasses.dataclass
@@ -83,11 +84,19 @@ def namespace_connections(result: Mapping[str, Any]) -> dict[tuple[str, str], In
     return out
 
 
-def workload_connections(ctx: Any, max_pairs: int = MAX_CLASS_PAIRS) -> tuple[dict[tuple[str, str], IntervalSet] |
-                                                                             None, str | None]:
-    """Allowed ports between workloads (`namespace/Kind/name`; a bare pod is `namespace/Pod/name`): the union
-    over their pods' pairs. A workload appears with itself when two of its pods may talk. None (with the
-    reason) when the cluster has more class pairs than `max_pairs`."""
+def workload_key(subject: Subject) -> str:
+    """How the workload level names a workload (`Context.workload_subject`): `namespace/Kind/name`, a bare
+    pod `namespace/Pod/name`."""
+    return f"{subject.namespace}/{subject.kind}/{subject.name}"
+
+
+def workload_connections(ctx: Any, max_pairs: int = MAX_CLASS_PAIRS,
+                         skip: Callable[[PodClass, PodClass], bool] | None = None,
+                         node_local: bool = True) -> tuple[dict[tuple[str, str], IntervalSet] | None, str | None]:
+    """Allowed ports between workloads (`workload_key`): the union over their pods' pairs. A workload appears
+    with itself when two of its pods may talk. None (with the reason) when the cluster has more class pairs
+    than `max_pairs`. `skip(src, dst)` leaves class pairs out; `node_local=False` leaves out the pairs of a
+    pod and a hostNetwork pod on its node (allowed whatever the policies say)."""
     index = ctx.index
     classes = index.classes
     if len(classes) ** 2 > max_pairs:
@@ -96,13 +105,14 @@ def workload_connections(ctx: Any, max_pairs: int = MAX_CLASS_PAIRS) -> tuple[di
     names: list[str] = []
     by_class: dict[int, Counter[str]] = {}  # class id -> its pods per workload
     for i, ep in enumerate(ctx.cluster.endpoints):
-        s = ctx.workload_subject(ep)
-        names.append(f"{s.namespace}/{s.kind}/{s.name}")
+        names.append(workload_key(ctx.workload_subject(ep)))
         by_class.setdefault(index.class_for(i).id, Counter())[names[-1]] += 1
     cache = PairCache(index)
     out: dict[tuple[str, str], IntervalSet] = {}
     for s in classes:
         for d in classes:
+            if skip is not None and skip(s, d):
+                continue
             ports = cache.ports(s, d)
             if not ports:
                 continue
@@ -111,8 +121,9 @@ def workload_connections(ctx: Any, max_pairs: int = MAX_CLASS_PAIRS) -> tuple[di
                     if a == b and s.id == d.id and by_class[s.id][a] < 2:
                         continue  # its only pod in this class, with itself: not a connection
                     out[(a, b)] = union(out.get((a, b), EMPTY), ports)
-    for i, j in node_local_pairs(index):
-        out[(names[i], names[j])] = ALL_PORTS
+    if node_local:
+        for i, j in node_local_pairs(index):
+            out[(names[i], names[j])] = ALL_PORTS
     return out, None
 
 
@@ -164,7 +175,9 @@ def _finding_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str
 
 def _policies(result: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     inv = result.get("inventory") or {}
-    return {f"{p['namespace']}/{p['name']}": p for p in inv.get("policies") or []}
+    out = {f"{p['namespace']}/{p['name']}": p for p in inv.get("policies") or []}
+    out.update({f"{p['kind']}/{p['name']}": p for p in inv.get("admin_policies") or []})  # cluster-scoped tiers
+    return out
 
 
 def _policy_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, list[Any]]:
@@ -176,11 +189,16 @@ def _policy_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str,
             changed.append({"policy": name, "fields": fields,
                             "before": {f: before[name].get(f) for f in fields},
                             "after": {f: after[name].get(f) for f in fields}})
-    invalid_before = {f"{p['namespace']}/{p['name']}" for p in (old.get("inventory") or {}).get("invalid_policies") or []}
-    invalid_after = {f"{p['namespace']}/{p['name']}" for p in (new.get("inventory") or {}).get("invalid_policies") or []}
+    invalid_before = {_invalid_ref(p) for p in (old.get("inventory") or {}).get("invalid_policies") or []}
+    invalid_after = {_invalid_ref(p) for p in (new.get("inventory") or {}).get("invalid_policies") or []}
     return {"added": sorted(after.keys() - before.keys()), "removed": sorted(before.keys() - after.keys()),
             "changed": changed, "became_invalid": sorted(invalid_after - invalid_before),
             "became_valid": sorted(invalid_before - invalid_after)}
+
+
+def _invalid_ref(p: Mapping[str, Any]) -> str:
+    """`namespace/name`, or `Kind/name` for a cluster-scoped policy (namespace "")."""
+    return f"{p['namespace']}/{p['name']}" if p["namespace"] else str(p["name"])
 
 
 def posture(result: Mapping[str, Any]) -> dict[str, Any]:

@@ -193,16 +193,108 @@ class Problem:
 
 @dataclass(frozen=True, slots=True)
 class InvalidPolicy:
-    """A NetworkPolicy the API server would reject. It takes no part in the analysis."""
+    """A NetworkPolicy (or a cluster-scoped policy: `namespace` "", `kind` set) the API server would reject. It
+    takes no part in the analysis."""
 
     namespace: str
     name: str
     problems: tuple[Problem, ...]
     source: Source | None = None
+    kind: str = "NetworkPolicy"
 
     @property
     def ref(self) -> str:
-        return f"{self.namespace}/{self.name}"
+        return f"{self.namespace}/{self.name}" if self.namespace else f"{self.kind}/{self.name}"
+
+
+# --- cluster-scoped policy tiers (policy.networking.k8s.io) --------------------------------------------------
+
+TIERS = ("Admin", "Baseline")  # in evaluation order; NetworkPolicy sits between them
+
+
+@dataclass(frozen=True, slots=True)
+class TierPeer:
+    """One item of a cluster-scoped rule's `from`/`to`: exactly one kind of peer.
+
+    namespaces: every pod of the namespaces `namespace_selector` matches; pods: the pods `pod_selector` matches
+    in them; networks: addresses (pod IPs included); nodes: the addresses of the nodes `node_selector` matches;
+    domainNames (ClusterNetworkPolicy, Accept only): cannot be resolved offline, so taken as every public
+    address (an over-approximation of what it allows, never a false deny)."""
+
+    index: int
+    kind: str  # "namespaces" | "pods" | "networks" | "nodes" | "domainNames"
+    namespace_selector: LabelSelector | None = None
+    pod_selector: LabelSelector | None = None
+    networks: tuple[IPBlock, ...] = ()
+    node_selector: LabelSelector | None = None
+    domains: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        if self.kind == "namespaces":
+            assert self.namespace_selector is not None
+            return f"namespaces {self.namespace_selector.describe()}"
+        if self.kind == "pods":
+            assert self.namespace_selector is not None and self.pod_selector is not None
+            return f"pods {self.pod_selector.describe()} in namespaces {self.namespace_selector.describe()}"
+        if self.kind == "networks":
+            return "networks " + ", ".join(b.cidr for b in self.networks)
+        if self.kind == "nodes":
+            assert self.node_selector is not None
+            return f"nodes {self.node_selector.describe()}"
+        return "domainNames " + ", ".join(self.domains) + " (taken as any public address)"
+
+
+@dataclass(frozen=True, slots=True)
+class TierRule:
+    """One ingress or egress rule of a cluster-scoped policy. `action` is Allow, Deny or Pass
+    (ClusterNetworkPolicy's Accept is Allow). `ports is None`: every port and protocol."""
+
+    direction: Direction
+    index: int
+    name: str
+    action: str
+    peers: tuple[TierPeer, ...]
+    ports: tuple[PortSpec, ...] | None
+
+    @property
+    def field(self) -> str:
+        return f"spec.{self.direction}[{self.index}]"
+
+    def describe(self) -> str:
+        return self.field + (f" ({self.name!r})" if self.name else "")
+
+
+@dataclass(frozen=True, slots=True)
+class AdminPolicy:
+    """A valid AdminNetworkPolicy, BaselineAdminNetworkPolicy (v1alpha1) or ClusterNetworkPolicy (v1alpha2).
+
+    The subject is the non-hostNetwork pods of the namespaces `subject_namespaces` matches (and, when
+    `subject_pods` is set, whose labels it matches). Admin tier rules are evaluated before NetworkPolicy, in
+    priority order (lower first), each policy's rules in written order; Baseline tier rules only for traffic
+    no NetworkPolicy isolates. A BaselineAdminNetworkPolicy has no priority (`priority` 0)."""
+
+    kind: str
+    api_version: str
+    name: str
+    tier: str  # "Admin" | "Baseline"
+    priority: int
+    subject_namespaces: LabelSelector
+    subject_pods: LabelSelector | None
+    ingress: tuple[TierRule, ...]
+    egress: tuple[TierRule, ...]
+    source: Source | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+    def describe(self) -> str:
+        if self.kind == "BaselineAdminNetworkPolicy":
+            return self.ref
+        return f"{self.ref} ({self.tier} tier, priority {self.priority})"
+
+    def rules(self, direction: Direction) -> tuple[TierRule, ...]:
+        return self.ingress if direction == "ingress" else self.egress
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,11 +324,13 @@ class Node:
     name: str
     pod_cidrs: tuple[str, ...]
     addresses: tuple[str, ...]
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
 class OtherPolicy:
-    """A policy object of a kind the v1 engine does not model (AdminNetworkPolicy, Calico, Cilium, ...)."""
+    """A policy object of a kind the engine does not model (Calico, Cilium, or a policy.networking.k8s.io
+    version other than the modelled ones)."""
 
     api_version: str
     kind: str
@@ -266,3 +360,5 @@ class Cluster:
     daemonsets: tuple[dict[str, Any], ...] = ()
     skipped_kinds: dict[str, int] = field(default_factory=dict)
     defaulted_objects: tuple[tuple[str, str, str], ...] = ()  # (kind, namespace, name) placed in --namespace
+    admin_policies: tuple[AdminPolicy, ...] = ()  # in evaluation order (scanner.parse_tiers.ORDER)
+    invalid_admin_policies: tuple[InvalidPolicy, ...] = ()

@@ -23,6 +23,7 @@ from scanner.intervals import IntervalSet, network_interval, subtract
 from scanner.model import (
     NAMESPACE_NAME_LABEL,
     WORKLOAD_KINDS,
+    AdminPolicy,
     Cluster,
     Endpoint,
     Ignored,
@@ -517,6 +518,13 @@ def parse(snap: RawSnapshot) -> Cluster:
     others: list[OtherPolicy] = []
     daemonsets: list[dict[str, Any]] = []
     defaulted: list[tuple[str, str, str]] = []
+    admin: list[AdminPolicy] = []
+    invalid_admin: list[InvalidPolicy] = []
+    from scanner.parse_tiers import (  # it builds on this module's validators
+        is_modelled,
+        order_key,
+        parse_admin,
+    )
 
     for raw in objects:
         obj = raw.obj
@@ -551,6 +559,9 @@ def parse(snap: RawSnapshot) -> Cluster:
             services.append(_service(raw))
         elif kind == "Node":
             nodes.append(_node(raw))
+        elif group in OTHER_POLICY_GROUPS and is_modelled(str(obj.get("apiVersion")), kind):
+            a = parse_admin(raw)
+            (admin if isinstance(a, AdminPolicy) else invalid_admin).append(a)  # type: ignore[arg-type]
         elif group in OTHER_POLICY_GROUPS:
             others.append(OtherPolicy(str(obj.get("apiVersion")), kind, md.get("namespace"), md["name"],
                                       raw.source))
@@ -646,6 +657,8 @@ def parse(snap: RawSnapshot) -> Cluster:
         daemonsets=tuple(daemonsets),
         skipped_kinds=dict(sorted(snap.skipped_kinds.items())),
         defaulted_objects=tuple(sorted(defaulted)),
+        admin_policies=tuple(sorted(admin, key=order_key)),
+        invalid_admin_policies=tuple(sorted(invalid_admin, key=lambda p: (p.kind, p.name))),
     )
 
 
@@ -685,5 +698,7 @@ def _node(raw: RawObject) -> Node:
     status = raw.obj.get("status") or {}
     cidrs = spec.get("podCIDRs") or ([spec["podCIDR"]] if spec.get("podCIDR") else [])
     addresses = [a.get("address") for a in (status.get("addresses") or []) if isinstance(a, dict)]
-    return Node(raw.obj["metadata"]["name"], tuple(str(c) for c in cidrs), tuple(str(a) for a in addresses if a))
+    labels = raw.obj["metadata"].get("labels")
+    return Node(raw.obj["metadata"]["name"], tuple(str(c) for c in cidrs), tuple(str(a) for a in addresses if a),
+                _labels(raw, labels, "metadata.labels") if labels else {})
 

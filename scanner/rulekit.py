@@ -55,12 +55,26 @@ def check_pod_isolation(ctx: Context, direction: Direction) -> Iterator[Result]:
     """NP004/NP005: one result per workload (per pod for bare pods); "selected by no policy affecting the direction" is the failure (a
     selected hostNetwork pod is NP009's business, not this rule's)."""
     word = "ingress" if direction == "ingress" else "egress"
+    tiers = ctx.index.tiers
     for cls in ctx.index.classes:
         policies = ctx.index.policies_for(cls, direction)
+        tier = None if policies else tiers.isolates(cls, direction)
+        partial = None
+        if not policies and tier is None and direction == "egress" and tiers.active and not cls.host_network:
+            partial = tiers.default_deny(cls, direction)[0]
         for w in ctx.workloads_of(cls):
             if policies:
                 yield passed(w.subject, f"selected for {word} by {', '.join(p.ref for p in policies)}",
                              policies=[p.ref for p in policies], **w.evidence())
+            elif tier is not None:
+                yield passed(w.subject, f"selected for {word} by no NetworkPolicy, but isolated by {tier.describe()}: "
+                                        f"{'sources' if direction == 'ingress' else 'destinations'} not allowed "
+                                        "before it are denied", policies=[tier.policy.ref], **w.evidence())
+            elif partial is not None:
+                yield fail(w.subject, f"{w.ref} is selected by no policy affecting Egress; {partial.describe()} "
+                                      "denies its egress to pods, but addresses outside the cluster (the internet "
+                                      "and the cloud metadata endpoint included) stay reachable",
+                           policies=[partial.policy.ref], **w.evidence())
             elif direction == "ingress":
                 yield fail(w.subject, f"{w.ref} is selected by no policy affecting Ingress: every source, in or "
                                       "out of the cluster, may connect to it on every port", **w.evidence())

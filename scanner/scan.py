@@ -38,7 +38,7 @@ from scanner.findings import (
 )
 from scanner.intervals import ALL_PORTS, describe_ports
 from scanner.mapping import Framework, evaluate
-from scanner.model import Rule
+from scanner.model import AdminPolicy, Rule, TierRule
 from scanner.phases import phase
 from scanner.progress import QUIET, Progress
 
@@ -220,8 +220,8 @@ def _result(ctx: Context, catalog: Catalog, selected: dict[str, Framework], cont
     by_status = Counter(f["status"] for f in findings)
     failed_by_severity = Counter(f["severity"] for f in findings if f["status"] == FAIL)
     eps = ctx.cluster.endpoints
-    iso_in = sum(len(c.members) for c in ctx.index.classes if ctx.index.isolated(c, "ingress"))
-    iso_eg = sum(len(c.members) for c in ctx.index.classes if ctx.index.isolated(c, "egress"))
+    iso_in = sum(len(c.members) for c in ctx.index.classes if ctx.index.protected(c, "ingress"))
+    iso_eg = sum(len(c.members) for c in ctx.index.classes if ctx.index.protected(c, "egress"))
     summary = {
         "result": "incomplete" if incomplete else ("fail" if gating else "pass"),
         "fail_on": opts.fail_on,
@@ -285,8 +285,8 @@ def inventory(ctx: Context) -> dict[str, Any]:
         namespaces.append({
             "name": name, "labels": dict(sorted(ns.labels.items())), "defined": ns.defined,
             "system": ctx.is_system(name), "pods": len(members),
-            "ingress_isolated": sum(1 for c in classes if ctx.index.isolated(c, "ingress")),
-            "egress_isolated": sum(1 for c in classes if ctx.index.isolated(c, "egress")),
+            "ingress_isolated": sum(1 for c in classes if ctx.index.protected(c, "ingress")),
+            "egress_isolated": sum(1 for c in classes if ctx.index.protected(c, "egress")),
             "host_network": sum(1 for c in classes if c.host_network),
             "policies": len(ctx.index.policies_by_ns.get(name, [])),
         })
@@ -307,7 +307,29 @@ def inventory(ctx: Context) -> dict[str, Any]:
                 "problems": [{"field": x.field, "reason": x.reason} for x in p.problems],
                 "location": _location(ctx, f"NetworkPolicy/{p.namespace}/{p.name}")}
                for p in ctx.cluster.invalid_policies]
-    return {"namespaces": namespaces, "policies": policies, "invalid_policies": invalid}
+    invalid += [{"namespace": "", "name": p.ref,
+                 "problems": [{"field": x.field, "reason": x.reason} for x in p.problems],
+                 "location": _location(ctx, f"{p.kind}/{p.name}")}
+                for p in ctx.cluster.invalid_admin_policies]
+    out: dict[str, Any] = {"namespaces": namespaces, "policies": policies, "invalid_policies": invalid}
+    if ctx.cluster.admin_policies:
+        out["admin_policies"] = [{
+            "kind": a.kind, "name": a.name, "tier": a.tier, "priority": a.priority,
+            "subject": _subject_text(a), "ingress": [_tier_rule_json(r) for r in a.ingress],
+            "egress": [_tier_rule_json(r) for r in a.egress], "location": _location(ctx, f"{a.kind}/{a.name}"),
+        } for a in ctx.cluster.admin_policies]
+    return out
+
+
+def _subject_text(a: AdminPolicy) -> str:
+    ns = f"namespaces {a.subject_namespaces.describe()}"
+    return ns if a.subject_pods is None else f"pods {a.subject_pods.describe()} in {ns}"
+
+
+def _tier_rule_json(rule: TierRule) -> dict[str, Any]:
+    return {"field": rule.field, "name": rule.name, "action": rule.action,
+            "peers": [p.describe() for p in rule.peers],
+            "ports": None if rule.ports is None else [s.describe() for s in rule.ports]}
 
 
 def _location(ctx: Context, ref: str) -> dict[str, Any] | None:
@@ -320,6 +342,11 @@ def _location(ctx: Context, ref: str) -> dict[str, Any] | None:
 def _coverage_statement(ctx: Context) -> list[str]:
     out = ["Reachability verdicts follow networking.k8s.io/v1 NetworkPolicy semantics exactly; they assume the "
            "network plugin enforces NetworkPolicy (see NP030/NP031)."]
+    if ctx.cluster.admin_policies:
+        names = ", ".join(a.describe() for a in ctx.cluster.admin_policies[:10])
+        more = len(ctx.cluster.admin_policies) - 10
+        out.append("Cluster-scoped policies are evaluated in their tiers (admin tier before NetworkPolicy, baseline "
+                   f"tier after it): {names}" + (f" and {more} more" if more > 0 else "") + ".")
     if ctx.plugin.name is None:
         out.append("The network plugin could not be identified from the input: enforcement (CIS 5.3.1) must be "
                    "checked manually.")

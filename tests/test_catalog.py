@@ -156,8 +156,10 @@ def _req(fw, rid):
 
 def test_pci_dss_segmentation_requirements(frameworks):
     pci = frameworks["pci-dss-4.0.1"]
-    assert set(_req(pci, "1.3.1").rules) == {"NP002", "NP004", "NP006", "NP010", "NP012", "NP013", "NP019"}
-    assert set(_req(pci, "1.3.2").rules) == {"NP003", "NP005", "NP011", "NP013", "NP015", "NP019"}
+    assert set(_req(pci, "1.3.1").rules) == {"NP002", "NP004", "NP006", "NP010", "NP012", "NP013", "NP019", "NP036",
+                                             "NP037", "NP038"}
+    assert set(_req(pci, "1.3.2").rules) == {"NP003", "NP005", "NP011", "NP013", "NP015", "NP019", "NP036", "NP037",
+                                             "NP038"}
     assert _req(pci, "1.3.1").strength == _req(pci, "1.3.2").strength == "direct"
 
 

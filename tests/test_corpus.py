@@ -62,12 +62,12 @@ def test_corpus_case(name, tmp_path):
             assert len(lines) == 1 and str(expected_warning) in lines[0], lines
 
 
-def test_the_corpus_stays_small_and_never_hangs():
+def test_the_corpus_stays_small_and_never_hangs(tmp_path):
     """Bounded memory and time: each case in a fresh interpreter, its peak RSS measured after exec (VmHWM),
     within a deadline; a hang fails the test by its timeout."""
     peaks = {}
     for name in sorted(CASES):
-        rc, _, err, peak = run_cli_peak("scan", CORPUS / name, "--format", "json", "-o", "-", "-q", timeout=120)
+        rc, _, err, peak = run_cli_peak("scan", CORPUS / name, "--format", "json", "-o", tmp_path, "-q", timeout=120)
         expected = {2} if "error" in CASES[name] else {1} if "invalid" in CASES[name] else {0, 1}
         assert rc in expected and "Traceback" not in err, (name, rc, err)
         peaks[name] = peak

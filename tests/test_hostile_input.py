@@ -244,3 +244,15 @@ def test_a_warning_quoting_hostile_text_stays_one_line(write, tmp_path):
     assert rc == 0
     [line] = err.splitlines()
     assert line.startswith("netpol-audit: warning: ") and "x\\u202e\\u001b[2J\\nerror: fake.yaml" in line
+
+
+@pytest.mark.parametrize("command", [("snapshot", "--verify"), ("scan",)])
+def test_a_damaged_gzip_stream_is_one_line_not_a_traceback(tmp_path, command):
+    import gzip
+
+    data = bytearray(gzip.compress(b'{"kind": "List", "apiVersion": "v1", "items": []}' * 200))
+    data[20] ^= 0xFF  # inside the deflate stream: the header stays valid
+    data[21] ^= 0xFF
+    path = tmp_path / "snap.json.gz"
+    path.write_bytes(bytes(data))
+    one_line_error(*run_cli(*command, str(path)), "cannot read: damaged compressed data")

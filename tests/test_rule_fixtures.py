@@ -1,5 +1,6 @@
 """Every rule against its pass and fail fixtures (tests/rules/<ID>/*.yaml), asserting exact subjects."""
 
+import json
 from functools import lru_cache
 from pathlib import Path
 
@@ -37,16 +38,30 @@ def run_fixture(path: Path, tmp_path: Path):
     if spec.get("config") is not None:
         config_path = tmp_path / "config.yaml"
         config_path.write_text(yaml.safe_dump(spec["config"]))
+    requirements = None
+    if spec.get("requirements") is not None:  # a segmentation requirement file (NP038), inline
+        from scanner.requirements import load_requirements
+
+        (tmp_path / "requirements.yaml").write_text(yaml.safe_dump(spec["requirements"]))
+        requirements = load_requirements(str(tmp_path / "requirements.yaml"))
     loaded = load([str(path)])
     coll = spec.get("collection") or {}
     plugin = spec.get("plugin")
     from scanner.plugin import detect_plugin
 
+    observed = None
+    if spec.get("observed_flows") is not None:  # a list of flows, or a whole flow document (with a window)
+        from scanner.flows import load_flows
+
+        flows = spec["observed_flows"]
+        (tmp_path / "flows.json").write_text(json.dumps(flows if isinstance(flows, dict) else {"flows": flows}))
+        observed = load_flows(str(tmp_path / "flows.json"))
+
     ctx = Context(loaded.cluster, loaded.index, load_config(str(config_path) if config_path else None),
                   spec.get("source_type", "manifests"), coll.get("complete", True),
                   tuple(coll.get("problems") or ()),
                   PluginInfo(plugin.get("name"), plugin.get("enforces")) if plugin else
-                  detect_plugin(loaded.cluster))
+                  detect_plugin(loaded.cluster), requirements=requirements, observed_flows=observed)
     rule_id = path.parent.name
     return spec["expect"], list(catalog().rules[rule_id](ctx))
 

@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import sys
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,6 +141,8 @@ def read_bytes(path: str, limits: Limits) -> bytes:
         raise InputError(f"cannot read: {e.strerror or e}", file=path) from None
     except EOFError as e:
         raise InputError(f"cannot read: truncated compressed file ({e})", file=path) from None
+    except zlib.error as e:  # a damaged deflate stream inside a valid gzip header
+        raise InputError(f"cannot read: damaged compressed data ({e})", file=path) from None
     if len(data) > cap:
         raise InputError(f"larger than the limit of {cap} bytes (see --max-file-size)", file=path)
     return data

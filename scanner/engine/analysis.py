@@ -72,9 +72,18 @@ def rules_reaching_addresses(index: Index, cls: PodClass, direction: Direction,
 
 
 def address_ports(index: Index, cls: PodClass, direction: Direction, addresses: IntervalSet) -> IntervalSet:
-    """Ports on which some address of `addresses` may reach `cls` (ingress) or `cls` may reach one (egress)."""
-    if not index.isolated(cls, direction):
+    """Ports on which some address of `addresses` may reach `cls` (ingress) or `cls` may reach one (egress),
+    through the cluster-scoped tiers when some apply."""
+    isolated = index.isolated(cls, direction)
+    if index.tiers.active and index.tiers.governs(cls, direction):
+        return index.tiers.address_ports(cls, direction, addresses,
+                                         lambda piece: np_address_ports(index, cls, direction, piece), isolated)
+    if not isolated:
         return ALL_PORTS
+    return np_address_ports(index, cls, direction, addresses)
+
+
+def np_address_ports(index: Index, cls: PodClass, direction: Direction, addresses: IntervalSet) -> IntervalSet:
     out: IntervalSet = EMPTY
     for _, ports in rules_reaching_addresses(index, cls, direction, addresses):
         out = union(out, ports)

@@ -369,14 +369,25 @@ class PossibleMatch:
         return out
 
     def side(self, owner: PodClass, direction: Direction, other: PodClass) -> Side:
-        """What `owner`'s side may allow towards/from `other`, counting unknown-IP ipBlock candidates."""
+        """What `owner`'s side may allow towards/from `other`, counting unknown-IP ipBlock candidates, through
+        the cluster-scoped tiers when some apply."""
         reason = not_isolated_reason(self.index, owner, direction)
         if reason is not None:
-            return Side(ALL_PORTS, ALL_PORTS, [reason], [])
-        admits = self.admits(owner, direction, other)
-        firm = union_ports([a for a in admits if not a.plugin_dependent])
-        return Side(union_ports(admits), firm, [a.describe() for a in admits],
-                    sorted({a.policy.ref for a in admits}))
+            side = Side(ALL_PORTS, ALL_PORTS, [reason], [])
+        else:
+            admits = self.admits(owner, direction, other)
+            firm = union_ports([a for a in admits if not a.plugin_dependent])
+            side = Side(union_ports(admits), firm, [a.describe() for a in admits],
+                        sorted({a.policy.ref for a in admits}))
+        tiers = self.index.tiers
+        if not (tiers.active and tiers.governs(owner, direction)):
+            return side
+        isolated = reason is None
+        d = tiers.decide_class(owner, direction, other, side.ports, isolated)
+        firm_d = tiers.decide_class(owner, direction, other, side.firm, isolated)
+        lines = [f"{s.describe()} on {ports_phrase(s.ports)}" for s in (*d.admin, *d.baseline)]
+        refs = {s.policy.ref for s in (*d.admin, *d.baseline)}
+        return Side(d.allowed, firm_d.allowed, lines + side.lines, sorted(refs | set(side.policies)))
 
 
 @dataclass(frozen=True, slots=True)

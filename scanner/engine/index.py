@@ -51,6 +51,10 @@ def _referenced_keys(cluster: Cluster) -> set[str]:
                 keys |= sel.keys()
     for svc in cluster.services:
         keys.update(svc.selector or ())
+    for a in cluster.admin_policies:  # cluster-scoped tiers: subject and peer podSelectors
+        for tsel in [a.subject_pods] + [peer.pod_selector for r in (*a.ingress, *a.egress) for peer in r.peers]:
+            if tsel is not None:
+                keys |= tsel.keys()
     return keys
 
 
@@ -87,6 +91,12 @@ class Index:
                 for peer in r.peers or ():
                     if peer.ip_block is not None and peer.ip_block not in self.blocks:
                         self.blocks[peer.ip_block] = len(self.blocks)
+        for a in cluster.admin_policies:  # `networks` peers of the tiers match pod IPs too
+            for tr in (*a.ingress, *a.egress):
+                for tp in tr.peers:
+                    for b in tp.networks:
+                        if b not in self.blocks:
+                            self.blocks[b] = len(self.blocks)
         self.extra_keys = frozenset(extra_keys)
         self.label_keys = frozenset(_referenced_keys(cluster)) | self.extra_keys
         self.classes: list[PodClass] = []
@@ -118,6 +128,9 @@ class Index:
         self._all_classes: frozenset[int] | None = None
         self._peer_sets: dict[tuple[object, ...], frozenset[int]] = {}
         self.memo: dict[str, dict[Any, Any]] = {}  # per-index caches of derived views (engine modules)
+        from scanner.engine.tiers import Tiers
+
+        self.tiers = Tiers(self)  # the cluster-scoped tiers around NetworkPolicy (inactive without them)
 
     def _block_signature(self, ep: Endpoint) -> frozenset[int]:
         if not ep.ips or not self.blocks:
@@ -172,6 +185,11 @@ class Index:
         """Isolated: some valid policy affecting `direction` selects it, and it is not hostNetwork (a
         hostNetwork pod is never counted as protected)."""
         return not cls.host_network and bool(self.policies_for(cls, direction))
+
+    def protected(self, cls: PodClass, direction: Direction) -> bool:
+        """Isolated by a NetworkPolicy, or by a cluster-scoped tier rule that denies by default
+        (`Tiers.isolates`): what is not allowed is denied."""
+        return self.isolated(cls, direction) or self.tiers.isolates(cls, direction) is not None
 
     # --- classes matched by peers (cached) ------------------------------------------------------------------
 

@@ -175,7 +175,55 @@ def _ports_miss(rule: Rule, dest: Target, label: str) -> str:
 
 def _evaluate_side(index: Index, direction: Direction, subject: Target, other: Target, src: Target,
                    dst: Target, proto: str, number: int, label: str) -> Side:
-    """The side of `subject` (the pod whose policies apply) for a connection src -> dst."""
+    """The side of `subject` (the pod whose policies apply) for a connection src -> dst, through the tiers:
+    an admin-tier rule that matches decides; otherwise NetworkPolicy; a pod no NetworkPolicy isolates goes on
+    to the baseline tier."""
+    assert subject.index is not None
+    tiers = index.tiers
+    cls = index.class_for(subject.index)
+    if not (tiers.active and tiers.governs(cls, direction)):
+        return _np_side(index, direction, subject, other, src, dst, proto, number, label)
+    word = "ingress" if direction == "ingress" else "egress"
+    if other.is_address:
+        point = other.point
+        match = lambda p: contains(tiers.peer_addresses(p), point)  # noqa: E731
+    else:
+        assert other.index is not None
+        other_cls = index.class_for(other.index)
+        match = lambda p: tiers.peer_matches_class(p, other_cls)  # noqa: E731
+    named = dst.endpoint.named_ports if dst.endpoint is not None else None
+    step, how = tiers.explain_point(cls, direction, match, named, proto, number)
+    if step is not None and how == "admin":
+        allowed = step.rule.action == "Allow"
+        text = (f"{word} of {subject.ref}: {'allowed' if allowed else 'denied'} by {step.describe()} (admin tier: "
+                "decided before any NetworkPolicy)")
+        peers = sorted({p.ref for p, _ in tiers.rules(cls, direction, "Admin")
+                        if p.priority == step.policy.priority and p.ref != step.policy.ref})
+        if peers:
+            text += (f"; {', '.join(peers)} share(s) its priority, so which one applies is undefined (NP037): "
+                     "this answer follows the name order")
+        return Side(direction, allowed, text, [],
+                    [] if allowed else [f"{step.policy.ref} {step.rule.field}: {step.rule.action} matches "
+                                        f"{other.ref} on {label}"])
+    side = _np_side(index, direction, subject, other, src, dst, proto, number, label)
+    if step is not None:
+        side.summary += f" (passed to NetworkPolicy by {step.describe()})"
+    if index.isolated(cls, direction):
+        return side
+    base = tiers.explain_baseline(cls, direction, match, named, proto, number)
+    if base is None:
+        side.summary += "; no baseline-tier rule matches"
+        return side
+    allowed = base.rule.action == "Allow"
+    return Side(direction, allowed, f"{word} of {subject.ref}: no NetworkPolicy isolates it; "
+                                    f"{'allowed' if allowed else 'denied'} by {base.describe()} (baseline tier)",
+                [base.describe()] if allowed else [],
+                [] if allowed else [f"{base.policy.ref} {base.rule.field}: Deny matches {other.ref} on {label}"])
+
+
+def _np_side(index: Index, direction: Direction, subject: Target, other: Target, src: Target,
+             dst: Target, proto: str, number: int, label: str) -> Side:
+    """The NetworkPolicy tier of `subject`'s side for a connection src -> dst."""
     assert subject.index is not None and subject.endpoint is not None
     cls = index.class_for(subject.index)
     word = "ingress" if direction == "ingress" else "egress"
@@ -312,9 +360,11 @@ class PairCache:
 
     def egress_ports(self, src: PodClass, dst: PodClass) -> IntervalSet:
         ix = self.index
-        if not ix.isolated(src, "egress"):
-            return ALL_PORTS
-        return self.egress_of(ix.policies_for(src, "egress"), dst)
+        isolated = ix.isolated(src, "egress")
+        np = self.egress_of(ix.policies_for(src, "egress"), dst) if isolated else ALL_PORTS
+        if ix.tiers.active and ix.tiers.governs(src, "egress"):
+            return ix.tiers.decide_class(src, "egress", dst, np, isolated).allowed
+        return np
 
     def egress_of(self, policies: tuple[Policy, ...], dst: PodClass) -> IntervalSet:
         """What these egress policies (those of an egress-isolated source: an `Index.policies_for` result)
@@ -331,15 +381,22 @@ class PairCache:
             self._egress[key] = got
         return got
 
-    def ingress_ports(self, src: PodClass, dst: PodClass) -> IntervalSet:
+    def np_ingress(self, src: PodClass, dst: PodClass) -> IntervalSet:
+        """What `dst`'s ingress NetworkPolicies allow from `src` (`dst` isolated)."""
         ix = self.index
-        if not ix.isolated(dst, "ingress"):
-            return ALL_PORTS
         out: IntervalSet = EMPTY
         for p in ix.policies_for(dst, "ingress"):
             for r in p.ingress:
                 if src.id in ix.rule_classes(p, r):
                     out = union(out, rule_port_set(r, dst.named_ports))
+        return out
+
+    def ingress_ports(self, src: PodClass, dst: PodClass) -> IntervalSet:
+        ix = self.index
+        isolated = ix.isolated(dst, "ingress")
+        out = self.np_ingress(src, dst) if isolated else ALL_PORTS
+        if ix.tiers.active and ix.tiers.governs(dst, "ingress"):
+            return ix.tiers.decide_class(dst, "ingress", src, out, isolated).allowed
         return out
 
     def ports(self, src: PodClass, dst: PodClass) -> IntervalSet:
@@ -402,6 +459,63 @@ def namespace_matrix_pairwise(index: Index, cache: PairCache | None = None) -> d
     return dict(sorted(out.items()))
 
 
+def namespace_matrix_grouped(index: Index) -> dict[tuple[str, str], IntervalSet]:
+    """`namespace_matrix_pairwise`, visiting one class pair per pair of interchangeable groups.
+
+    A pair's ports are its source's egress side intersected with its destination's ingress side. The egress
+    side depends only on the source's egress policies, its tier egress rules and hostNetwork flag, and on which
+    egress rule peers and tier peers match the destination (and its named ports); the ingress side likewise.
+    So sources with equal (namespace, egress profile, memberships in ingress rule peers and tier peers) are
+    interchangeable, and so are destinations with equal (namespace, ingress profile, memberships in egress rule
+    peers and tier peers, named ports): one representative pair answers for the whole group pair. An endpoint
+    with itself is no pair (a group pair made of one single-endpoint class on both sides)."""
+    ix = index
+    tiers = ix.tiers
+    member_in: dict[int, list[int]] = {c.id: [] for c in ix.classes}
+    member_eg: dict[int, list[int]] = {c.id: [] for c in ix.classes}
+    seen_in: dict[int, int] = {}
+    seen_eg: dict[int, int] = {}
+    for p in ix.cluster.policies:
+        for rules, seen, member in ((p.ingress, seen_in, member_in), (p.egress, seen_eg, member_eg)):
+            for r in rules:
+                matched = ix.rule_classes(p, r)
+                if id(matched) not in seen:
+                    sid = seen[id(matched)] = len(seen)
+                    for cid in matched:
+                        member[cid].append(sid)
+    tier_peers = [peer for a in ix.cluster.admin_policies for r in (*a.ingress, *a.egress) for peer in r.peers]
+    member_tier = {c.id: tuple(k for k, peer in enumerate(tier_peers) if tiers.peer_matches_class(peer, c))
+                   for c in ix.classes}
+
+    def tier_ids(c: PodClass, direction: Direction) -> tuple[int, ...]:
+        return tuple(id(r) for t in ("Admin", "Baseline") for _, r in tiers.rules(c, direction, t))
+
+    src_groups: dict[tuple[object, ...], list[PodClass]] = {}
+    dst_groups: dict[tuple[object, ...], list[PodClass]] = {}
+    for c in ix.classes:
+        src_groups.setdefault((c.namespace, id(ix.policies_for(c, "egress")), c.host_network,
+                               tier_ids(c, "egress"), tuple(member_in[c.id]), member_tier[c.id]), []).append(c)
+        dst_groups.setdefault((c.namespace, id(ix.policies_for(c, "ingress")), c.host_network,
+                               tier_ids(c, "ingress"), tuple(member_eg[c.id]), member_tier[c.id],
+                               c.named_ports), []).append(c)
+    cache = PairCache(ix)
+    out: dict[tuple[str, str], IntervalSet] = {}
+    for srcs in src_groups.values():
+        s = srcs[0]
+        for dsts in dst_groups.values():
+            d = dsts[0]
+            if len(srcs) == 1 and len(dsts) == 1 and s.id == d.id and len(s.members) < 2:
+                continue
+            ports = cache.ports(s, d)
+            if ports:
+                key = (s.namespace, d.namespace)
+                out[key] = union(out.get(key, EMPTY), ports)
+    eps = index.cluster.endpoints
+    for i, j in node_local_pairs(index):
+        out[(eps[i].namespace, eps[j].namespace)] = ALL_PORTS
+    return dict(sorted(out.items()))
+
+
 _Spread = dict[str, tuple[int, int]]  # namespace -> (first class id, endpoint count) of a set of classes
 
 
@@ -433,6 +547,10 @@ def namespace_matrix_parts(index: Index) -> tuple[list[str], list[str], dict[tup
     itself is no pair: a set of classes holding one endpoint cannot pair with that same endpoint.
     """
     ix = index
+    if ix.tiers.active:
+        # The four cases below assume NetworkPolicy alone; with cluster-scoped tiers, class pairs are decided
+        # through them, once per pair of interchangeable groups.
+        return [], [], namespace_matrix_grouped(index)
     classes = ix.classes
     out: dict[tuple[str, str], IntervalSet] = {}
 

@@ -1,5 +1,5 @@
 """Inline SVG charts for the auditor report: the namespace reachability heatmap, isolated vs open pods per
-namespace, and failed findings by severity.
+namespace, failed findings by severity, and the trend of the last scheduled runs.
 
 Plain SVG text built here (no JavaScript, no external fonts or images), so the same markup prints through
 WeasyPrint and shows in any browser. Every label comes from the cluster and is XML-escaped here; the
@@ -205,10 +205,113 @@ def severity_bars(severity: list[Mapping[str, Any]], width: float = 520.0) -> Ma
     return _svg(width, height, body, "Failed findings by severity")
 
 
+SCORE, INGRESS, EGRESS = "#1a202c", ISOLATED, "#2b6cb0"
+
+
+def _nice_ceiling(n: int) -> int:
+    """The smallest of 1, 2, 5 x 10^k that is at least `n` (and 5 at least): the bar axis top."""
+    scale = 1
+    while True:
+        for m in (1, 2, 5):
+            if m * scale >= max(n, 5):
+                return m * scale
+        scale *= 10
+
+
+def trend_chart(rows: list[Mapping[str, Any]], width: float = 640.0) -> Markup:
+    """The last runs, oldest left (`report_model.trend` rows): above, the posture score (with the grade letter)
+    and the shares of pods isolated for ingress and egress, 0-100; below, failed findings stacked by severity
+    with their total. Every point has its numbers as a tooltip; the report prints them as a table too."""
+    n = len(rows)
+    if not n:
+        return Markup("")
+    left, right = 46.0, 16.0
+    plot_w = width - left - right
+    step = plot_w / n
+    xs = [left + step * (i + 0.5) for i in range(n)]
+    top_y, top_h = 26.0, 130.0  # the 0-100 panel
+    bar_y, bar_h = top_y + top_h + 34, 110.0  # the findings panel
+    rotate = n > 6
+    label_h = 64.0 if rotate else 22.0
+    height = bar_y + bar_h + label_h + 46
+    body = [f'<text x="{left:g}" y="14" fill="#4a5568">Posture score (grade above each point) and pods isolated, '
+            "0-100</text>"]
+    for v in (0, 25, 50, 75, 100):
+        y = top_y + top_h * (1 - v / 100)
+        body.append(f'<line x1="{left:g}" x2="{left + plot_w:g}" y1="{y:g}" y2="{y:g}" stroke="#e2e8f0"/>'
+                    f'<text x="{left - 6:g}" y="{y + 4:g}" text-anchor="end" font-size="9">{v}</text>')
+    series = (("score", SCORE, "", "score"), ("ingress_pct", INGRESS, "6 3", "isolated for ingress"),
+              ("egress_pct", EGRESS, "2 3", "isolated for egress"))
+    for key, colour, dash, name in series:
+        pts = [(x, top_y + top_h * (1 - min(max(float(r[key]), 0.0), 100.0) / 100)) for x, r in zip(xs, rows,
+                                                                                                     strict=True)]
+        if n > 1:
+            dashed = f' stroke-dasharray="{dash}"' if dash else ""
+            body.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2"{dashed} points="'
+                        + " ".join(f"{x:.1f},{y:.1f}" for x, y in pts) + '"/>')
+        for (x, y), r in zip(pts, rows, strict=True):
+            value = f"{float(r[key]):g}" + ("" if key == "score" else "%")
+            tip = f"{r['time']}: {name} {value}" + (f" (grade {r['grade']})" if key == "score" else "")
+            body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}"><title>{_e(tip)}</title>'
+                        "</circle>")
+            if key == "score":
+                body.append(f'<text x="{x:.1f}" y="{y - 7:.1f}" text-anchor="middle" font-weight="bold">'
+                            f"{_e(_short(str(r['grade']), 3))}</text>")
+    peak = _nice_ceiling(max(int(r["failed_total"]) for r in rows))
+    body.append(f'<text x="{left:g}" y="{bar_y - 10:g}" fill="#4a5568">Failed findings by severity</text>')
+    for v in (0, peak // 2, peak):
+        y = bar_y + bar_h * (1 - v / peak)
+        body.append(f'<line x1="{left:g}" x2="{left + plot_w:g}" y1="{y:g}" y2="{y:g}" stroke="#e2e8f0"/>'
+                    f'<text x="{left - 6:g}" y="{y + 4:g}" text-anchor="end" font-size="9">{v:,}</text>')
+    bar_w = min(36.0, step * 0.6)
+    for x, r in zip(xs, rows, strict=True):
+        y = bar_y + bar_h
+        for s in reversed(r["failed"]):  # critical on top
+            count = int(s["n"])
+            if not count:
+                continue
+            h = bar_h * count / peak
+            y -= h
+            body.append(f'<rect x="{x - bar_w / 2:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
+                        f'fill="{SEVERITY_COLOURS.get(str(s["name"]), "#718096")}" stroke="#ffffff" '
+                        f'stroke-width="0.5"><title>{_e(r["time"])}: {count:,} {_e(s["name"])}</title></rect>')
+        body.append(f'<text x="{x:.1f}" y="{y - 4:.1f}" text-anchor="middle" font-size="10">'
+                    f"{int(r['failed_total']):,}</text>")
+        ly = bar_y + bar_h + 14
+        label = _e(_short(str(r["label"]), 20))
+        weight = ' font-weight="bold"' if r.get("current") else ""
+        if rotate:
+            body.append(f'<text transform="translate({x + 3:.1f},{ly - 4:g}) rotate(40)" font-size="9"{weight}>'
+                        f"<title>{_e(r['time'])}</title>{label}</text>")
+        else:
+            body.append(f'<text x="{x:.1f}" y="{ly:g}" text-anchor="middle" font-size="9"{weight}>'
+                        f"<title>{_e(r['time'])}</title>{label}</text>")
+    ly = bar_y + bar_h + label_h + 8
+    lx = left
+    legend: list[tuple[str, str, str]] = [(SCORE, "", "score"), (INGRESS, "6 3", "ingress isolated"),
+                                          (EGRESS, "2 3", "egress isolated")]
+    for colour, dash, text in legend:
+        dashed = f' stroke-dasharray="{dash}"' if dash else ""
+        body.append(f'<line x1="{lx:g}" x2="{lx + 18:g}" y1="{ly + 5:g}" y2="{ly + 5:g}" stroke="{colour}" '
+                    f'stroke-width="2"{dashed}/><text x="{lx + 22:g}" y="{ly + 9:g}">{_e(text)}</text>')
+        lx += 34 + 6.6 * len(text)
+    lx, ly = left, ly + 16
+    for sev in SEVERITIES:
+        body.append(f'<rect x="{lx:g}" y="{ly:g}" width="10" height="10" fill="{SEVERITY_COLOURS[sev]}"/>'
+                    f'<text x="{lx + 13:g}" y="{ly + 9:g}">{_e(sev)}</text>')
+        lx += 24 + 6.6 * len(sev)
+    return _svg(max(width, lx), height, body, f"Trend of the last {n} runs: posture score, pods isolated and "
+                "failed findings by severity")
+
+
 def charts(result: Mapping[str, Any], severity: list[Mapping[str, Any]], heatmap_cap: int,
            bar_cap: int) -> dict[str, Any]:
+    from scanner.render.report_model import trend
+
     hm, hm_shown, hm_hidden = heatmap(result, heatmap_cap)
     bars, bars_shown, bars_hidden = isolation_bars(result, bar_cap)
+    runs = trend(result)
     return {"heatmap": hm, "heatmap_shown": hm_shown, "heatmap_hidden": hm_hidden,
             "bars": bars, "bars_shown": bars_shown, "bars_hidden": bars_hidden,
-            "severity": severity_bars(severity), "severities": list(SEVERITIES)}
+            "severity": severity_bars(severity), "severities": list(SEVERITIES),
+            "trend": trend_chart(runs["rows"]) if runs else Markup("")}

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from scanner.findings import SEVERITIES
+from scanner.render.report_model import PDF_LIMITS, SEGMENTATION_DISCLAIMER, segmentation
 from scanner.textsafe import visible
 
 LIMIT = 100
@@ -44,6 +45,41 @@ def _subject(s: dict[str, Any]) -> str:
     return f"{s['kind']} {s['namespace'] + '/' if s['namespace'] else ''}{s['name']}"
 
 
+def _segmentation(result: dict[str, Any]) -> list[str]:
+    """The segmentation requirements (NP038) with their status; nothing when the scan had no requirement file."""
+    seg = segmentation(list(result["findings"]), PDF_LIMITS)  # the PDF's caps: a comment stays short
+    if seg is None:
+        return []
+    rows = []
+    for r in seg["requirements"]:
+        first = r["flows"][0] if r["flows"] else None
+        breaking = (f"{r['flows_total']}: {first['from']} -> {first['to']} ({first['ports']})"
+                    + (" …" if r["flows_total"] > 1 else "")) if first else ("none" if r["status"] == "PASS" else "")
+        rows.append([r["id"], r["status_label"], f"{r['type']} {r['source']} -> {r['destination']} on {r['ports']}",
+                     breaking or r["message"]])
+    return ["", "### Segmentation requirements", "",
+            *_table(["Requirement", "Status", "Asserts", "Flows breaking it"], rows),
+            "", f"_{cell(SEGMENTATION_DISCLAIMER)}_"]
+
+
+CHANGE_ROWS = 20
+
+
+def _changes(drift: dict[str, Any]) -> list[str]:
+    """The drift of a scheduled run (or `scan --previous`): one sentence, then the new failing findings."""
+    from scanner.render.report_model import change_sentence
+
+    sentence = change_sentence(drift, "→")
+    out = ["", "### Changes since last scan", "", cell(sentence[0].upper() + sentence[1:]) + "."]
+    new = drift["findings"]["new"]
+    if new:
+        out += ["", *_table(["Severity", "Rule", "Subject", "New failing finding"],
+                            [[x["severity"], x["rule"], x["subject"], x["message"]] for x in new[:CHANGE_ROWS]])]
+        if len(new) > CHANGE_ROWS:
+            out += ["", f"_… and {len(new) - CHANGE_ROWS} more new finding(s): see the JSON result (drift)._"]
+    return out
+
+
 def render(result: dict[str, Any], limit: int = LIMIT) -> str:
     s = result["summary"]
     f = s["findings"]
@@ -57,6 +93,8 @@ def render(result: dict[str, Any], limit: int = LIMIT) -> str:
           f["PASS"], f["NOT_APPLICABLE"]]])
     out.append("")
     out.append("Severity columns count failed findings; waived findings are not counted as failures.")
+    if result.get("drift"):
+        out += _changes(result["drift"])
     if result["frameworks"]:
         out += ["", "### Frameworks", ""]
         rows = []
@@ -67,6 +105,7 @@ def render(result: dict[str, Any], limit: int = LIMIT) -> str:
                          f"{fw['coverage']}%"])
         out += _table(["Framework", "Version", "Pass", "Fail", "Error", "Not assessed", "Score",
                        "Automated coverage"], rows)
+    out += _segmentation(result)
     notes = list(result["coverage"]["statement"][1:])
     if notes:
         out.append("")

@@ -45,6 +45,7 @@ class Limits:
     policy_rules: int  # rules of a policy excerpt
     not_evaluated: int  # unmodelled policy objects listed in the limitations
     pdf: bool
+    change_rows: int = 200  # rows of one table of "Changes since last scan"
 
 
 HTML_LIMITS = Limits(detail_rows=250, detail_budget=5000, detail_floor=25, namespace_groups=200, system_rows=100,
@@ -56,7 +57,7 @@ HTML_LIMITS = Limits(detail_rows=250, detail_budget=5000, detail_floor=25, names
 PDF_LIMITS = Limits(detail_rows=25, detail_budget=120, detail_floor=2, namespace_groups=10, system_rows=3,
                     system_budget=30, waived_rows=25, inventory_namespaces=40, inventory_policies=40,
                     heatmap_namespaces=40, bar_namespaces=30, list_items=6, text_chars=300, message_chars=1000,
-                    evidence_chars=600, policy_rules=5, not_evaluated=30, pdf=True)
+                    evidence_chars=600, policy_rules=5, not_evaluated=30, pdf=True, change_rows=25)
 
 STATUS_LABEL = {"PASS": "PASS", "FAIL": "FAIL", "ERROR": "ERROR", "NOT_ASSESSED": "NOT ASSESSED",
                 "WAIVED": "WAIVED", "NOT_APPLICABLE": "NOT APPLICABLE"}
@@ -687,6 +688,65 @@ def waived_findings(findings: list[dict[str, Any]], limits: Limits) -> dict[str,
     return {"rows": rows, "total": len(ws), "hidden": max(0, len(ws) - limits.waived_rows)}
 
 
+# --- segmentation evidence (NP038) ----------------------------------------------------------------------------
+
+SEGMENTATION_RULE = "NP038"
+SEGMENTATION_DISCLAIMER = ("This evidence is derived from the declared policies; it supports, but does not replace, a "
+                           "penetration test of the segmentation controls (PCI DSS 11.4.5).")
+
+
+def _seg_ports(value: Any) -> str:
+    return "any port" if value == "any" or not isinstance(value, Mapping) else ports_text(value)
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def segmentation(findings: list[dict[str, Any]], limits: Limits) -> dict[str, Any] | None:
+    """The segmentation requirements of `scan --requirements` (NP038 results) with what each asserts, its status
+    and the flows that break it; None when the scan had no requirement file."""
+    rows = []
+    for f in findings:
+        if f.get("rule") != SEGMENTATION_RULE or f.get("status") == "NOT_APPLICABLE":
+            continue
+        ev = _mapping(f.get("evidence"))
+        req = _mapping(ev.get("requirement"))
+        deny = req.get("type") == "deny"
+        flows = [x for x in _list(ev.get("flows" if deny else "blocked")) if isinstance(x, Mapping)]
+        total = ev.get("flows_total" if deny else "blocked_total")
+        policies = _list(ev.get("policies"))
+        rows.append({
+            "id": short(_mapping(f.get("subject")).get("name"), 120), "anchor": anchor("seg", f.get("id", "")),
+            "status": f["status"], "status_label": STATUS_LABEL.get(f["status"], f["status"]),
+            "type": "deny" if deny else ("allow" if req.get("type") == "allow" else ""),
+            "source": short(req.get("from") or "", limits.text_chars),
+            "destination": short(req.get("to") or "", limits.text_chars),
+            "ports": "some port" if req.get("ports") == "any" and not deny else _seg_ports(req.get("ports")),
+            "description": short(req.get("description") or "", limits.text_chars),
+            "defined_at": short(req.get("defined_at") or "", 300),
+            "message": short(f.get("message") or "", limits.message_chars),
+            "flows": [{"from": short(x.get("from") or "", 300), "to": short(x.get("to") or "", 300),
+                       "ports": _seg_ports(x.get("ports") if deny else x.get("missing_ports")),
+                       "policies": short(", ".join(str(p) for p in _list(x.get("policies"))), limits.text_chars),
+                       "note": short(x.get("node_local") or "", limits.text_chars)}
+                      for x in flows[: limits.list_items]],
+            "flows_total": int(total) if isinstance(total, int) and not isinstance(total, bool) else len(flows),
+            "policies": [short(p, 300) for p in policies[: limits.list_items]],
+        })
+    if not rows:
+        return None
+    rows.sort(key=lambda r: (r["status"] not in ("FAIL", "ERROR"), r["id"]))
+    counts = Counter(r["status"] for r in rows)
+    return {"requirements": rows, "disclaimer": SEGMENTATION_DISCLAIMER,
+            "counts": [{"status": s, "label": STATUS_LABEL.get(s, s), "n": counts[s]}
+                       for s in ("FAIL", "ERROR", "WAIVED", "PASS") if counts[s]]}
+
+
 # --- waivers, remediation, inventory, catalog ------------------------------------------------------------
 
 
@@ -774,6 +834,166 @@ _SAFE_URL = re.compile(r"^https?://[^\s\"'<>`]+$", re.IGNORECASE)
 def safe_url(url: str) -> bool:
     """Only plain http(s) links become clickable; anything else (javascript:, data:) stays text."""
     return bool(_SAFE_URL.match(url)) and len(url) <= 500
+
+
+# --- changes since the last scan, and the trend ------------------------------------------------------------
+
+_POLICY_CHANGES = (("added", "added"), ("removed", "removed"), ("became_invalid", "became invalid (NP026)"),
+                   ("became_valid", "became valid"))
+
+
+def _pretty_time(t: Any) -> str:
+    return str(t).replace("T", " ").replace("Z", " UTC") if t else "unknown time"
+
+
+def _share(x: Any) -> str:
+    return f"{100 * float(x):.1f}%"
+
+
+def _compare(before: float, after: float, higher_is_better: bool) -> str:
+    if before == after:
+        return "same"
+    return "better" if (after > before) == higher_is_better else "worse"
+
+
+def _posture_rows(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Posture before and after, each row marked better, worse or same (or neither, for sizes)."""
+    rows = [{"label": "Posture grade", "before": f"{before['grade']} ({before['score']})",
+             "after": f"{after['grade']} ({after['score']})",
+             "change": _compare(float(before["score"]), float(after["score"]), True)},
+            {"label": "Gate result", "before": str(before["result"]).upper(), "after": str(after["result"]).upper(),
+             "change": "same" if before["result"] == after["result"] else "changed"}]
+    for direction in ("ingress", "egress"):
+        key = f"{direction}_isolated_share"
+        rows.append({"label": f"Pods isolated for {direction}", "before": _share(before[key]),
+                     "after": _share(after[key]), "change": _compare(float(before[key]), float(after[key]), True)})
+    for sev in SEVERITIES:
+        b, a = int(before["failed_by_severity"].get(sev, 0)), int(after["failed_by_severity"].get(sev, 0))
+        rows.append({"label": f"Failed {sev} findings", "before": f"{b:,}", "after": f"{a:,}",
+                     "change": _compare(b, a, False)})
+    for key, label in (("pods", "Pods and workload templates"), ("policies", "NetworkPolicies"),
+                       ("namespaces", "Namespaces")):
+        b, a = int(before.get(key, 0)), int(after.get(key, 0))
+        rows.append({"label": label, "before": f"{b:,}", "after": f"{a:,}",
+                     "change": "same" if a == b else f"{a - b:+,}"})
+    return rows
+
+
+# Column widths (%) of a change table, by its column count and severity columns: connections, findings,
+# severity changes; policies.
+_CHANGE_WIDTHS: dict[int, dict[tuple[int, ...], list[int]]] = {
+    4: {(): [28, 28, 28, 16], (0,): [12, 9, 29, 50], (0, 1): [12, 12, 10, 66]}, 3: {(): [22, 48, 30]}}
+
+
+def _change_table(key: str, title: str, header: list[str], rows: list[list[str]], limits: Limits,
+                  severity_columns: tuple[int, ...] = ()) -> dict[str, Any]:
+    shown = rows[: limits.change_rows]
+    return {"anchor": anchor("changes", key), "title": title, "header": header, "rows": shown,
+            "total": len(rows), "hidden": len(rows) - len(shown), "severity_columns": list(severity_columns),
+            "widths": _CHANGE_WIDTHS[len(header)][severity_columns]}
+
+
+def changes(result: Mapping[str, Any], limits: Limits) -> dict[str, Any] | None:
+    """The "Changes since last scan" section from the result's `drift` (scan --archive-dir or --previous);
+    None without one. Tables are capped at `limits.change_rows` rows; the JSON result lists every change."""
+    d = result.get("drift")
+    if not isinstance(d, Mapping):
+        return None
+    skipped = [f"{s.get('run')}: {s.get('reason')}" for s in d.get("skipped") or []]
+    prev = d.get("previous")
+    if not isinstance(prev, Mapping):
+        return {"first_run": True, "skipped": skipped}
+    message_chars = limits.text_chars if limits.pdf else limits.message_chars
+    conn = d["connections"]
+    tables = []
+    levels = [("namespace", "namespaces")]
+    if conn["workload"].get("computed"):
+        levels.append(("workload", "workloads"))
+    for level, noun in levels:
+        part = conn[level]
+        tables.append(_change_table(f"{level}-opened", f"Connections opened between {noun}",
+                                    ["From", "To", "Ports opened", "Before"],
+                                    [[e["from"], e["to"], ports_text(e["ports"]), e["was"]]
+                                     for e in part["became_allowed"]], limits))
+        tables.append(_change_table(f"{level}-closed", f"Connections closed between {noun}",
+                                    ["From", "To", "Ports closed", "Now"],
+                                    [[e["from"], e["to"], ports_text(e["ports"]), e["now"]]
+                                     for e in part["became_denied"]], limits))
+    f = d["findings"]
+    for key, title in (("new", "New failing findings"), ("resolved", "Resolved findings")):
+        tables.append(_change_table(f"findings-{key}", title, ["Severity", "Rule", "Subject", "Finding"],
+                                    [[e["severity"], e["rule"], e["subject"], short(e["message"], message_chars)]
+                                     for e in f[key]], limits, (0,)))
+    tables.append(_change_table("findings-severity", "Findings whose severity changed",
+                                ["Was", "Now", "Rule", "Subject"],
+                                [[e["was"], e["severity"], e["rule"], e["subject"]] for e in f["severity_changed"]],
+                                limits, (0, 1)))
+    p = d["policies"]
+    policy_rows = [[label, name, ""] for key, label in _POLICY_CHANGES[:2] for name in p[key]]
+    policy_rows += [["changed", c["policy"], ", ".join(_human_key(x) for x in c["fields"])] for c in p["changed"]]
+    policy_rows += [[label, name, ""] for key, label in _POLICY_CHANGES[2:] for name in p[key]]
+    tables.append(_change_table("policies", "NetworkPolicies added, removed or changed",
+                                ["Change", "Policy", "Changed fields"], policy_rows, limits))
+    c = d.get("counts") or {}
+    summary = [plural(int(c.get("findings_new", 0)), "new failing finding"),
+               plural(int(c.get("findings_resolved", 0)), "resolved finding"),
+               plural(int(c.get("policies_added", 0)) + int(c.get("policies_removed", 0))
+                      + int(c.get("policies_changed", 0)), "policy change"),
+               f"{int(c.get('namespace_connections_opened', 0)):,} namespace connection(s) opened and "
+               f"{int(c.get('namespace_connections_closed', 0)):,} closed"]
+    if conn["workload"].get("computed"):
+        summary.append(f"{int(c.get('workload_connections_opened', 0)):,} workload connection(s) opened and "
+                       f"{int(c.get('workload_connections_closed', 0)):,} closed")
+    return {"first_run": False, "skipped": skipped, "changed": bool(d.get("changed")),
+            "source": str(prev.get("source") or ""), "run": prev.get("run") or "", "path": prev.get("path") or "",
+            "time": _pretty_time(prev.get("started_at")), "incomplete": [str(x) for x in d.get("incomplete") or []],
+            "posture": _posture_rows(d["posture"]["before"], d["posture"]["after"]), "summary": summary,
+            "tables": [t for t in tables if t["total"]], "unchanged": [t["title"] for t in tables if not t["total"]],
+            "workload_note": "" if conn["workload"].get("computed") else str(conn["workload"].get("note") or "")}
+
+
+def change_sentence(drift: Mapping[str, Any], arrow: str = "->") -> str:
+    """One line for the text and Markdown outputs: what the drift compares with and its counts."""
+    prev = drift.get("previous")
+    if not isinstance(prev, Mapping):
+        return "changes since last scan: first run, no earlier scan to compare"
+    where = f"archived run {prev.get('run')}" if prev.get("source") == "archive" else str(prev.get("path") or "")
+    before, after = drift["posture"]["before"], drift["posture"]["after"]
+    c = drift.get("counts") or {}
+    parts = [f"grade {before['grade']} ({before['score']}) {arrow} {after['grade']} ({after['score']})",
+             f"{int(c.get('findings_new', 0)):,} new and {int(c.get('findings_resolved', 0)):,} resolved failing "
+             f"finding(s), {int(c.get('findings_severity_changed', 0)):,} changed severity",
+             plural(sum(int(c.get(f"policies_{k}", 0)) for k in ("added", "removed", "changed", "became_invalid",
+                                                                  "became_valid")), "policy change"),
+             f"namespace connections {int(c.get('namespace_connections_opened', 0)):,} opened, "
+             f"{int(c.get('namespace_connections_closed', 0)):,} closed"]
+    if drift["connections"]["workload"].get("computed"):
+        parts.append(f"workload connections {int(c.get('workload_connections_opened', 0)):,} opened, "
+                     f"{int(c.get('workload_connections_closed', 0)):,} closed")
+    head = f"changes since the scan of {_pretty_time(prev.get('started_at'))}" + (f" ({where})" if where else "")
+    return f"{head}: " + ("no change" if not drift.get("changed") else "; ".join(parts))
+
+
+def trend(result: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The trend of the last runs from the result's `history` (scan --archive-dir), oldest first, this run
+    last; None without one. `label` is the date, or the date and time when two runs share a date."""
+    history = result.get("history")
+    if not isinstance(history, list) or not history:
+        return None
+    dates = [str(h.get("started_at") or "")[:10] for h in history]
+    rows = []
+    for i, h in enumerate(history):
+        started = str(h.get("started_at") or "")
+        failed = h.get("failed_by_severity") or {}
+        label = dates[i] if dates.count(dates[i]) == 1 else started[:16].replace("T", " ")
+        rows.append({"run": str(h.get("run") or ""), "time": _pretty_time(started), "label": label or f"run {i + 1}",
+                     "grade": str(h.get("grade") or "?"), "score": float(h.get("score") or 0),
+                     "ingress_pct": round(100 * float(h.get("ingress_isolated_share") or 0), 1),
+                     "egress_pct": round(100 * float(h.get("egress_isolated_share") or 0), 1),
+                     "failed": [{"name": s, "n": int(failed.get(s, 0))} for s in SEVERITIES],
+                     "failed_total": sum(int(failed.get(s, 0)) for s in SEVERITIES),
+                     "result": str(h.get("result") or "").upper(), "current": i == len(history) - 1})
+    return {"rows": rows, "count": len(rows)}
 
 
 # --- the whole model --------------------------------------------------------------------------------------
@@ -865,6 +1085,9 @@ def build(result: Mapping[str, Any], limits: Limits) -> dict[str, Any]:
         "waived": waived_findings(findings, limits),
         "waivers": waiver_register(result, limits),
         "remediation": remediation(result, limits),
+        "changes": changes(result, limits),
+        "trend": trend(result),
+        "segmentation": segmentation(findings, limits),
         "inventory": inventory(result, limits),
         "catalog": catalog(result),
         "thresholds": (run.get("config") or {}).get("thresholds") or {},

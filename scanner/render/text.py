@@ -31,6 +31,10 @@ def render(result: dict[str, Any], limit: int = 60) -> str:
                  f"({100 * iso['egress_isolated'] // pods}%); {iso['policies']} policies in "
                  f"{iso['namespaces']} namespaces" + (f", {iso['invalid_policies']} invalid"
                                                      if iso["invalid_policies"] else ""))
+    if result.get("drift"):
+        from scanner.render.report_model import change_sentence
+
+        lines.append(change_sentence(result["drift"]))
     for fw in result["frameworks"]:
         c = fw["counts"]
         score = f"{fw['score']}%" if fw["score"] is not None else "n/a"

@@ -1,0 +1,150 @@
+"""Validation of the cluster-scoped tiers' kinds, as their CRD schemas reject objects: each invalid object is
+one NP026 failure naming the exact field and reason, is left out of the analysis, and `isolation` prints one
+line per problem and exits 2. Defaulting (TCP, Accept -> Allow, named ports) is checked on the model."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import run_cli
+
+from scanner.api import load
+
+POD = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop, labels: {app: web}}
+---
+"""
+
+
+def anp(spec: str, name: str = "x", kind: str = "AdminNetworkPolicy", version: str = "v1alpha1") -> str:
+    return f"""apiVersion: policy.networking.k8s.io/{version}
+kind: {kind}
+metadata: {{name: {name}}}
+spec:
+{spec}"""
+
+
+SUBJECT = "  subject: {namespaces: {}}\n"
+
+INVALID = [
+    pytest.param(anp("  subject: {namespaces: {}}\n"), "spec.priority", "None: required, an integer 0-1000",
+                 id="priority-missing"),
+    pytest.param(anp("  priority: 1001\n" + SUBJECT), "spec.priority", "1001: required, an integer 0-1000",
+                 id="priority-over-1000"),
+    pytest.param(anp("  priority: 1\n"), "spec.subject", "is required", id="subject-missing"),
+    pytest.param(anp("  priority: 1\n  subject: {namespaces: {}, pods: {podSelector: {}}}\n"), "spec.subject",
+                 "exactly one of namespaces, pods must be set (found namespaces, pods)", id="subject-two-fields"),
+    pytest.param(anp("  priority: 1\n  subject: {pods: {namespaceSelector: {}}}\n"), "spec.subject.pods.podSelector",
+                 "is required", id="subject-pods-without-podselector"),
+    pytest.param(anp("  priority: 1\n" + SUBJECT + "  ingress: [{action: Accept, from: [{namespaces: {}}]}]\n"),
+                 "spec.ingress[0].action", "unsupported value 'Accept' (Allow, Deny, Pass)", id="anp-accept"),
+    pytest.param(anp(SUBJECT + "  ingress: [{action: Pass, from: [{namespaces: {}}]}]\n", "default",
+                     "BaselineAdminNetworkPolicy"),
+                 "spec.ingress[0].action", "unsupported value 'Pass' (Allow, Deny)", id="banp-pass"),
+    pytest.param(anp(SUBJECT, "other", "BaselineAdminNetworkPolicy"), "metadata.name",
+                 "'other': a BaselineAdminNetworkPolicy must be named 'default' (it is a cluster singleton)",
+                 id="banp-not-default"),
+    pytest.param(anp("  priority: 1\n" + SUBJECT + "  ingress: [{action: Deny, from: []}]\n"),
+                 "spec.ingress[0].from", "is required: a non-empty list of peers", id="empty-from"),
+    pytest.param(anp("  priority: 1\n" + SUBJECT + "  ingress: [{action: Deny, from: [{networks: [10.0.0.0/8]}]}]\n"),
+                 "spec.ingress[0].from[0]", "exactly one of namespaces, pods must be set", id="ingress-networks"),
+    pytest.param(anp("  priority: 1\n" + SUBJECT + "  egress: [{action: Deny, to: [{networks: [10.0.0.0/33]}]}]\n"),
+                 "spec.egress[0].to[0].networks[0]", "'10.0.0.0/33' is not a valid CIDR", id="bad-cidr"),
+    pytest.param(anp("  priority: 1\n" + SUBJECT + "  egress: [{action: Deny, to: [{}]}]\n"),
+                 "spec.egress[0].to[0]", "exactly one of namespaces, pods, nodes, networks must be set",
+                 id="empty-peer"),
+    pytest.param(anp("  priority: 1\n" + SUBJECT + "  ingress: [{action: Deny, from: [{namespaces: {}}], ports: "
+                     "[{portRange: {start: 90, end: 80}}]}]\n"),
+                 "spec.ingress[0].ports[0].portRange.end", "80 must be greater than start (90)", id="range-backwards"),
+    pytest.param(anp("  priority: 1\n" + SUBJECT + "  ingress: [{action: Deny, from: [{namespaces: {}}], ports: "
+                     "[{portNumber: {protocol: ICMP, port: 1}}]}]\n"),
+                 "spec.ingress[0].ports[0].portNumber.protocol", "unsupported protocol 'ICMP' (TCP, UDP or SCTP)",
+                 id="protocol"),
+    pytest.param(anp("  priority: 1\n" + SUBJECT + "  egress: [{action: Deny, to: [{networks: [10.0.0.0/8]}], "
+                     "ports: [{namedPort: http}]}]\n"),
+                 "spec.egress[0].ports", "a named port cannot be used with networks, nodes or domainNames peers",
+                 id="named-port-to-networks"),
+    pytest.param(anp("  tier: Middle\n  priority: 1\n" + SUBJECT, "c", "ClusterNetworkPolicy", "v1alpha2"),
+                 "spec.tier", "'Middle': required, Admin or Baseline", id="cnp-tier"),
+    pytest.param(anp("  tier: Admin\n  priority: 1\n" + SUBJECT + "  egress: [{action: Deny, to: [{domainNames: "
+                     "[example.com]}]}]\n", "c", "ClusterNetworkPolicy", "v1alpha2"),
+                 "spec.egress[0].to[0].domainNames", "domainNames is only supported in Accept rules",
+                 id="cnp-domain-deny"),
+    pytest.param(anp("  tier: Admin\n  priority: 1\n" + SUBJECT + "  ingress: [{action: Accept, from: [{namespaces: "
+                     "{}}], protocols: [{tcp: {}}]}]\n", "c", "ClusterNetworkPolicy", "v1alpha2"),
+                 "spec.ingress[0].protocols[0].tcp", "must set destinationPort", id="cnp-tcp-without-port"),
+    pytest.param(anp("  priority: 1\n" + SUBJECT + "  ingress: [{action: Deny, from: [{namespaces: {matchLabels: "
+                     "{a: -bad}}}]}]\n"),
+                 "spec.ingress[0].from[0].namespaces.matchLabels", "", id="bad-label-value"),
+]
+
+
+@pytest.mark.parametrize(("manifest", "field", "reason"), INVALID)
+def test_invalid_cluster_scoped_policy_is_np026_with_field_and_reason(tmp_path, manifest, field, reason):
+    path = tmp_path / "p.yaml"
+    path.write_text(POD + manifest)
+    code, out, err = run_cli("scan", str(path), "--format", "json")
+    assert "Traceback" not in err
+    findings = [f for f in json.loads(out)["findings"] if f["rule"] == "NP026" and f["status"] == "FAIL"]
+    assert len(findings) == 1, findings
+    problems = findings[0]["evidence"]["problems"]
+    assert any(p["field"].startswith(field) and reason in p["reason"] for p in problems), problems
+    code, out, err = run_cli("isolation", str(path))
+    assert code == 2
+    lines = [ln for ln in err.splitlines() if "error:" in ln]
+    assert lines and all("invalid: left out of the analysis" in ln for ln in lines), err
+    assert any(field in ln for ln in lines), err
+
+
+def test_defaulting_of_cluster_scoped_policies(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text(POD + anp("  tier: Baseline\n  priority: 3\n" + SUBJECT + """\
+  egress:
+  - action: Accept
+    to: [{pods: {namespaceSelector: {}, podSelector: {}}}]
+    protocols: [{destinationNamedPort: http}, {udp: {destinationPort: {range: {start: 5000, end: 5010}}}}]
+""", "c", "ClusterNetworkPolicy", "v1alpha2") + "\n---\n" + anp("  priority: 7\n" + SUBJECT + """\
+  ingress:
+  - {action: Deny, from: [{namespaces: {}}], ports: [{portNumber: {port: 80}}]}
+"""))
+    cluster = load([str(path)]).cluster
+    assert [(a.ref, a.tier, a.priority) for a in cluster.admin_policies] == [
+        ("AdminNetworkPolicy/x", "Admin", 7), ("ClusterNetworkPolicy/c", "Baseline", 3)]
+    anp_rule = cluster.admin_policies[0].ingress[0]
+    assert [(s.protocol, s.port, s.end_port) for s in anp_rule.ports or ()] == [("TCP", 80, None)]
+    cnp_rule = cluster.admin_policies[1].egress[0]
+    assert cnp_rule.action == "Allow"  # Accept
+    assert [(s.protocol, s.port, s.end_port) for s in cnp_rule.ports or ()] == [
+        ("TCP", "http", None), ("UDP", "http", None), ("SCTP", "http", None), ("UDP", 5000, 5010)]
+    assert cluster.other_policies == ()
+
+
+def test_the_tiers_example_reports_its_three_stories():
+    """examples/tiers: the admin allow of monitoring overrides payments' deny (NP036), two priority-50
+    policies conflict (NP037), and the baseline default deny counts as ingress isolation (NP004)."""
+    code, out, err = run_cli("scan", "examples/tiers", "--format", "json")
+    assert code == 1 and "Traceback" not in err
+    findings = json.loads(out)["findings"]
+
+    def status(rule):
+        return sorted((f["subject"]["kind"] + "/" + (f["subject"]["namespace"] + "/" if f["subject"]["namespace"]
+                       else "") + f["subject"]["name"], f["status"]) for f in findings if f["rule"] == rule)
+
+    assert status("NP036") == [("AdminNetworkPolicy/legacy-shop-to-payments", "PASS"),
+                               ("AdminNetworkPolicy/platform-guardrails", "FAIL"),
+                               ("AdminNetworkPolicy/tenant-isolation", "PASS")]
+    np036 = next(f for f in findings if f["rule"] == "NP036" and f["status"] == "FAIL")
+    assert np036["evidence"]["opened"] == {
+        "spec.egress[0] ('cluster-dns')": [{"direction": "egress", "peer": "kube-system/Deployment/coredns",
+                                            "ports": {"UDP": ["53"]}, "subject": "payments/Deployment/api"}],
+        "spec.ingress[0] ('scrape-metrics')": [{"direction": "ingress", "peer": "monitoring/Deployment/prometheus",
+                                                "ports": {"TCP": ["9090"]}, "subject": "payments/Deployment/api"}]}
+    assert status("NP037") == [("AdminNetworkPolicy/legacy-shop-to-payments", "FAIL"),
+                               ("AdminNetworkPolicy/platform-guardrails", "PASS"),
+                               ("ClusterNetworkPolicy/baseline-default-deny", "PASS")]
+    assert status("NP004") == [("Deployment/kube-system/coredns", "PASS"), ("Deployment/monitoring/prometheus", "PASS"),
+                               ("Deployment/payments/api", "PASS"), ("Deployment/shop/web", "PASS")]
+    assert status("NP034") == [("Cluster/cluster", "PASS")]

@@ -1,0 +1,104 @@
+"""Properties of the cluster-scoped tiers on random clusters (tests/strategies.py) with random Admin and
+Baseline policies on top:
+- the grouped namespace matrix (one pair per interchangeable group pair) equals the pairwise oracle;
+- the explaining path (`reach` verdicts, per pod pair and port) equals the class-pair port sets.
+NETPOL_HYPOTHESIS_EXAMPLES sets the number of random clusters (default 200)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import IP_BLOCKS, NS_SELECTOR_VALUES, POD_LABEL_VALUES, SETTINGS, clusters
+from strategies import selectors as label_selectors
+
+from scanner.engine.reach import (
+    PairCache,
+    Target,
+    namespace_matrix_grouped,
+    namespace_matrix_pairwise,
+    verdict,
+)
+from scanner.intervals import contains, port_point
+
+PROBES = [("TCP", 53), ("TCP", 80), ("TCP", 443), ("TCP", 8080), ("UDP", 53), ("SCTP", 80)]
+
+
+@st.composite
+def tier_peer(draw: st.DrawFn, egress: bool) -> dict[str, Any]:
+    kinds = ["namespaces", "pods"] + (["networks"] if egress else [])
+    kind = draw(st.sampled_from(kinds))
+    if kind == "namespaces":
+        return {"namespaces": draw(label_selectors(NS_SELECTOR_VALUES))}
+    if kind == "pods":
+        return {"pods": {"namespaceSelector": draw(label_selectors(NS_SELECTOR_VALUES)),
+                         "podSelector": draw(label_selectors(POD_LABEL_VALUES))}}
+    return {"networks": [draw(st.sampled_from(IP_BLOCKS))["cidr"]]}
+
+
+@st.composite
+def tier_rule(draw: st.DrawFn, egress: bool, actions: list[str]) -> dict[str, Any]:
+    rule: dict[str, Any] = {"action": draw(st.sampled_from(actions)),
+                            "to" if egress else "from": draw(st.lists(tier_peer(egress), min_size=1, max_size=2))}
+    if draw(st.booleans()):
+        port = draw(st.sampled_from([{"portNumber": {"protocol": "TCP", "port": 80}},
+                                     {"portNumber": {"protocol": "UDP", "port": 53}},
+                                     {"portRange": {"protocol": "TCP", "start": 443, "end": 8080}},
+                                     {"namedPort": "http"}]))
+        if not (egress and any("networks" in p for p in rule["to"]) and "namedPort" in port):
+            rule["ports"] = [port]
+    return rule
+
+
+@st.composite
+def admin_policies(draw: st.DrawFn) -> list[dict[str, Any]]:
+    out = []
+    for i in range(draw(st.integers(0, 2))):
+        subject = (
+            {"namespaces": draw(label_selectors(NS_SELECTOR_VALUES))} if draw(st.booleans()) else
+            {"pods": {"namespaceSelector": draw(label_selectors(NS_SELECTOR_VALUES)),
+                      "podSelector": draw(label_selectors(POD_LABEL_VALUES))}})
+        out.append({"apiVersion": "policy.networking.k8s.io/v1alpha1", "kind": "AdminNetworkPolicy",
+                    "metadata": {"name": f"anp-{i}"},
+                    "spec": {"priority": draw(st.integers(0, 3)), "subject": subject,
+                             "ingress": draw(st.lists(tier_rule(False, ["Allow", "Deny", "Pass"]), max_size=2)),
+                             "egress": draw(st.lists(tier_rule(True, ["Allow", "Deny", "Pass"]), max_size=2))}})
+    if draw(st.booleans()):
+        out.append({"apiVersion": "policy.networking.k8s.io/v1alpha1", "kind": "BaselineAdminNetworkPolicy",
+                    "metadata": {"name": "default"},
+                    "spec": {"subject": {"namespaces": draw(label_selectors(NS_SELECTOR_VALUES))},
+                             "ingress": draw(st.lists(tier_rule(False, ["Allow", "Deny"]), max_size=2)),
+                             "egress": draw(st.lists(tier_rule(True, ["Allow", "Deny"]), max_size=2))}})
+    return out
+
+
+def _load(tmp_path_factory: Any, objects: list[dict[str, Any]]) -> Any:
+    import yaml
+
+    from scanner.api import load
+
+    path = tmp_path_factory.mktemp("tiers") / "c.yaml"
+    path.write_text(yaml.safe_dump_all(objects, sort_keys=False))
+    return load([str(path)])
+
+
+@SETTINGS
+@given(clusters(), admin_policies())
+def test_grouped_matrix_and_explaining_path_agree_through_the_tiers(tmp_path_factory, objects, tiers) -> None:
+    loaded = _load(tmp_path_factory, objects + tiers)
+    ix = loaded.index
+    assert len(loaded.cluster.admin_policies) == len(tiers), loaded.cluster.invalid_admin_policies
+    assert namespace_matrix_grouped(ix) == namespace_matrix_pairwise(ix)
+    cache = PairCache(ix)
+    eps = ix.cluster.endpoints
+    for i, a in enumerate(eps):
+        for j, b in enumerate(eps):
+            if i == j:
+                continue
+            allowed = cache.ports(ix.class_for(i), ix.class_for(j))
+            for proto, n in PROBES:
+                v = verdict(ix, Target(a.ref, a, i), Target(b.ref, b, j), proto, n, f"{n}/{proto}")
+                if not v.note and "node-local" not in v.explanation():
+                    assert v.allowed == contains(allowed, port_point(proto, n)), v.explanation()
+
