@@ -40,13 +40,12 @@ def check(ctx: Context) -> Iterator[Result]:
             allows = [r for r in policy.rules(direction) if r.action == "Allow"]
             if not allows:
                 continue
+            matched = [c for c in ix.classes if any(tiers.peer_matches_class(p, c) for r in allows for p in r.peers)]
             for owner in owners:
                 if not ix.isolated(owner, direction):
                     continue
-                for other in ix.classes:
+                for other in matched:
                     if other.id == owner.id and len(owner.members) < 2:
-                        continue
-                    if not any(tiers.peer_matches_class(p, other) for r in allows for p in r.peers):
                         continue
                     if direction == "egress":
                         np = pairs.egress_of(ix.policies_for(owner, "egress"), other)

@@ -290,7 +290,11 @@ def _time(value: object, path: str, where: str | None, what: str) -> str:
         raise bad from None
     if t.tzinfo is None:
         raise bad
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except OverflowError:  # 9999-12-31T23:59:59-01:00 is past the last representable UTC time
+        raise InputError(f"{value!r} is outside the representable range of times", file=path, obj=where,
+                         field=what) from None
 
 
 def _flow(rec: Mapping[str, Any], path: str, where: str, ends: dict[str, FlowEnd]) -> Flow:
@@ -314,7 +318,7 @@ def _flow(rec: Mapping[str, Any], path: str, where: str, ends: dict[str, FlowEnd
 def _int(value: object, path: str, where: str, what: str) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():  # not '²'
         return int(value.strip())
     raise InputError(f"{value!r} is not a whole number", file=path, obj=where, field=what)
 

@@ -121,9 +121,7 @@ def _peer(raw: Any, field: str, index: int, kind: str, direction: str, action: s
           problems: list[Problem]) -> TierPeer | None:
     allowed: tuple[str, ...] = ("namespaces", "pods")
     if direction == "egress":
-        allowed += ("nodes", "networks")
-        if kind == "ClusterNetworkPolicy":
-            allowed += ("domainNames",)
+        allowed += ("nodes", "networks", "domainNames")  # domainNames: experimental in v1alpha1, Allow only
     which = _one_of(raw, allowed, field, problems)
     if which is None:
         return None
@@ -140,8 +138,8 @@ def _peer(raw: Any, field: str, index: int, kind: str, direction: str, action: s
     if which == "networks":
         blocks = _networks(value, f"{field}.networks", problems)
         return TierPeer(index, "networks", networks=blocks) if blocks is not None else None
-    if action != "Accept":
-        problems.append(Problem(f"{field}.domainNames", "domainNames is only supported in Accept rules"))
+    if action not in ("Accept", "Allow"):
+        problems.append(Problem(f"{field}.domainNames", "domainNames is only supported in Accept (Allow) rules"))
         return None
     if not isinstance(value, list) or not value or not all(isinstance(d, str) and d for d in value):
         problems.append(Problem(f"{field}.domainNames", "must be a non-empty list of domain names"))

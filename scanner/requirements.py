@@ -36,7 +36,17 @@ from scanner.engine.index import PodClass
 from scanner.engine.reach import node_local_pairs
 from scanner.errors import InputError, type_name
 from scanner.findings import Subject
-from scanner.intervals import ALL_PORTS, EMPTY, IntervalSet, intersect, ports_text, subtract, union
+from scanner.intervals import (
+    ALL_PORTS,
+    EMPTY,
+    IntervalSet,
+    address_point,
+    contains,
+    intersect,
+    ports_text,
+    subtract,
+    union,
+)
 from scanner.model import WORKLOAD_KINDS, Direction, Endpoint
 from scanner.portspec import parse_port_list
 from scanner.selectors import (
@@ -455,8 +465,33 @@ def evaluate(ctx: Context, req: Requirement) -> Outcome:
                if req.kind == "deny" else f"{what} match{'es' if len(empty) == 1 else ''} nothing")
         return Outcome(False, src, dst, 0, reason=why)
     if req.source.is_address or req.destination.is_address:
-        return _with_addresses(ctx, req, src, dst)
+        outcome = _with_addresses(ctx, req, src, dst)
+        if req.kind == "deny" and outcome.holds:
+            # A range also holds the pods whose IPs are in it (pod CIDRs, a pod's own IP): a deny must hold
+            # for them as well, judged as pod pairs.
+            pods_src = _pods_in(ctx, req.source, src)
+            pods_dst = _pods_in(ctx, req.destination, dst)
+            if pods_src.endpoints and pods_dst.endpoints:
+                inner = _between_pods(ctx, req, pods_src, pods_dst)
+                if not inner.holds and inner.reason is None:
+                    return Outcome(False, src, dst, outcome.pairs + inner.pairs, inner.flows)
+        return outcome
     return _between_pods(ctx, req, src, dst)
+
+
+def _pods_in(ctx: Context, spec: EndpointSpec, matched: Matched) -> Matched:
+    """A pod side as it is, or the pods whose known IPs are in an address side's range (`cidr` form only: the
+    internet holds no pod)."""
+    if not spec.is_address:
+        return matched
+    if spec.form != "cidr":
+        return Matched()
+    eps = ctx.cluster.endpoints
+    members = [i for i, ep in enumerate(eps)
+               if any(contains(matched.addresses, address_point(ipaddress.ip_address(ip))) for ip in ep.ips)]
+    workloads = sorted({workload_ref(ctx.workload_subject(eps[i])) for i in members})
+    return Matched(endpoints=tuple(members), workloads=tuple(workloads),
+                   namespaces=tuple(sorted({eps[i].namespace for i in members})))
 
 
 def _by_class(ctx: Context, members: Iterable[int]) -> dict[int, dict[Subject, list[int]]]:
@@ -519,6 +554,12 @@ def _deny_pod_flows(ctx: Context, cs: PodClass, cd: PodClass, src_w: dict[Subjec
                                    lambda: class_admits(ix, cs, "egress", cd), hit)
     in_lines, in_pols = _admitting(ix.isolated(cd, "ingress"), not_isolated_reason(ix, cd, "ingress"),
                                    lambda: class_admits(ix, cd, "ingress", cs), hit)
+    sides: tuple[tuple[Direction, list[str], set[str]], ...] = (("egress", eg_lines, eg_pols),
+                                                                ("ingress", in_lines, in_pols))
+    for direction, lines, pols in sides:
+        t_lines, t_pols = _tier_steps(ctx, cs, cd, direction, hit, ("Allow", "Pass"))
+        lines += t_lines
+        pols |= t_pols
     eps = ctx.cluster.endpoints
     out = []
     for ws, si in src_w.items():
@@ -541,6 +582,29 @@ def _deny_pod_flows(ctx: Context, cs: PodClass, cd: PodClass, src_w: dict[Subjec
     return out
 
 
+def _tier_steps(ctx: Context, cs: PodClass, cd: PodClass, direction: Direction, ports: IntervalSet,
+                actions: tuple[str, ...]) -> tuple[list[str], set[str]]:
+    """The cluster-scoped tier rules with one of `actions` that decide some of `ports` on one side of cs -> cd
+    (an allow that admits a flow, a deny that blocks one)."""
+    ix, pairs = ctx.index, ctx.pairs
+    owner, other = (cs, cd) if direction == "egress" else (cd, cs)
+    if not (ix.tiers.active and ix.tiers.governs(owner, direction)):
+        return [], set()
+    isolated = ix.isolated(owner, direction)
+    if not isolated:
+        np = ALL_PORTS
+    elif direction == "egress":
+        np = pairs.egress_of(ix.policies_for(cs, "egress"), cd)
+    else:
+        np = pairs.np_ingress(cs, cd)
+    d = ix.tiers.decide_class(owner, direction, other, np, isolated)
+    steps = [st for st in (*d.admin, *d.baseline) if st.rule.action in actions and intersect(st.ports, ports)]
+    from scanner.engine.exposure import ports_phrase
+
+    return ([f"{st.describe()} on {ports_phrase(intersect(st.ports, ports))}" for st in steps],
+            {st.policy.ref for st in steps})
+
+
 def _admitting(isolated: bool, open_reason: str | None, admits: Callable[[], list[Admit]],
                ports: IntervalSet) -> tuple[list[str], set[str]]:
     """Explanation lines and policy refs of one side of an allowed flow: why it is open, or the rules (of
@@ -559,6 +623,13 @@ def _allow_pod_flows(ctx: Context, req: Requirement, cs: PodClass, cd: PodClass,
     eg, ing = cache.egress_ports(cs, cd), cache.ingress_ports(cs, cd)
     eg_lines, eg_pols = _blocking(ctx, cs, "egress", eg, wanted, req.ports is None, f"towards {cd.namespace}")
     in_lines, in_pols = _blocking(ctx, cd, "ingress", ing, wanted, req.ports is None, f"from {cs.namespace}")
+    sides: tuple[tuple[Direction, list[str], set[str]], ...] = (("egress", eg_lines, eg_pols),
+                                                                ("ingress", in_lines, in_pols))
+    for direction, lines, pols in sides:
+        t_lines, t_pols = _tier_steps(ctx, cs, cd, direction, missing if req.ports is not None else wanted,
+                                      ("Deny",))
+        lines += t_lines
+        pols |= t_pols
     if not eg_pols and not in_pols:  # each side alone admits some listed port, but not the same ones
         eg_pols = {p.ref for p in ix.policies_for(cs, "egress")}
         in_pols = {p.ref for p in ix.policies_for(cd, "ingress")}

@@ -67,9 +67,12 @@ def check_pod_isolation(ctx: Context, direction: Direction) -> Iterator[Result]:
                 yield passed(w.subject, f"selected for {word} by {', '.join(p.ref for p in policies)}",
                              policies=[p.ref for p in policies], **w.evidence())
             elif tier is not None:
+                caveat = ("; these APIs cannot name sources outside the cluster, so traffic from outside (through "
+                          "a Service, see NP033) is not denied by it" if direction == "ingress" else "")
                 yield passed(w.subject, f"selected for {word} by no NetworkPolicy, but isolated by {tier.describe()}: "
-                                        f"{'sources' if direction == 'ingress' else 'destinations'} not allowed "
-                                        "before it are denied", policies=[tier.policy.ref], **w.evidence())
+                                        f"{'pod sources' if direction == 'ingress' else 'destinations'} not allowed "
+                                        f"before it are denied{caveat}", policies=[tier.policy.ref],
+                             isolated_by_tier=tier.policy.ref, **w.evidence())
             elif partial is not None:
                 yield fail(w.subject, f"{w.ref} is selected by no policy affecting Egress; {partial.describe()} "
                                       "denies its egress to pods, but addresses outside the cluster (the internet "

@@ -695,3 +695,67 @@ def test_the_example_requirements_of_the_shop_cluster(tmp_path):
 def test_ports_are_any_port_when_absent(write):
     (req,) = load_requirements(write("r.yaml", "requirements:\n- {id: a, deny: {from: a/*, to: b/*}}\n")).requirements
     assert req.ports is None and req.ports_text == "any port"
+
+
+# --- ranges that hold pods, and the cluster-scoped tiers (review findings) ----------------------------------
+
+RANGE_CLUSTER = """\
+apiVersion: v1
+kind: Namespace
+metadata: {name: a, labels: {team: a}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: b, labels: {team: b}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: a, labels: {app: web}}
+spec: {nodeName: n1, containers: [{name: c}]}
+status: {phase: Running, podIP: 10.0.0.5, podIPs: [{ip: 10.0.0.5}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: cli, namespace: b, labels: {app: cli}}
+spec: {nodeName: n1, containers: [{name: c}]}
+status: {phase: Running, podIP: 10.0.0.6, podIPs: [{ip: 10.0.0.6}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: pods-only, namespace: a}
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress: [{to: [{namespaceSelector: {}}]}]
+"""
+
+
+@pytest.mark.parametrize("to", ["10.0.0.0/8", "10.0.0.6"])
+def test_a_deny_towards_a_range_also_covers_the_pods_in_it(write, to):
+    """a may reach every pod (namespaceSelector {}) but no address outside the pod network: a deny towards a
+    range that holds b/cli's IP does not hold."""
+    status, message, evidence = one(write, RANGE_CLUSTER, f"- {{id: r, deny: {{from: a/*, to: '{to}'}}}}\n")
+    assert status == "FAIL", message
+    assert [(f["from"], f["to"]) for f in evidence["flows"]] == [("a/web", "b/cli")]
+
+
+def test_tier_policies_are_named_as_responsible(write):
+    anp = """---
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: {name: b-to-a}
+spec:
+  priority: 3
+  subject: {namespaces: {matchLabels: {team: b}}}
+  egress: [{action: Allow, to: [{namespaces: {matchLabels: {team: a}}}]}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny-all, namespace: b}
+spec: {podSelector: {}, policyTypes: [Egress]}
+"""
+    status, message, evidence = one(write, RANGE_CLUSTER + anp, "- {id: r, deny: {from: b/cli, to: a/web}}\n")
+    assert status == "FAIL", message
+    assert evidence["policies"] == ["AdminNetworkPolicy/b-to-a"]
+    assert evidence["flows"][0]["egress_of_source"] == [
+        "AdminNetworkPolicy/b-to-a (Admin tier, priority 3) spec.egress[0] Allow on every port"]

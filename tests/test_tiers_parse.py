@@ -54,7 +54,7 @@ INVALID = [
     pytest.param(anp("  priority: 1\n" + SUBJECT + "  egress: [{action: Deny, to: [{networks: [10.0.0.0/33]}]}]\n"),
                  "spec.egress[0].to[0].networks[0]", "'10.0.0.0/33' is not a valid CIDR", id="bad-cidr"),
     pytest.param(anp("  priority: 1\n" + SUBJECT + "  egress: [{action: Deny, to: [{}]}]\n"),
-                 "spec.egress[0].to[0]", "exactly one of namespaces, pods, nodes, networks must be set",
+                 "spec.egress[0].to[0]", "exactly one of namespaces, pods, nodes, networks, domainNames must be set",
                  id="empty-peer"),
     pytest.param(anp("  priority: 1\n" + SUBJECT + "  ingress: [{action: Deny, from: [{namespaces: {}}], ports: "
                      "[{portRange: {start: 90, end: 80}}]}]\n"),
@@ -71,7 +71,7 @@ INVALID = [
                  "spec.tier", "'Middle': required, Admin or Baseline", id="cnp-tier"),
     pytest.param(anp("  tier: Admin\n  priority: 1\n" + SUBJECT + "  egress: [{action: Deny, to: [{domainNames: "
                      "[example.com]}]}]\n", "c", "ClusterNetworkPolicy", "v1alpha2"),
-                 "spec.egress[0].to[0].domainNames", "domainNames is only supported in Accept rules",
+                 "spec.egress[0].to[0].domainNames", "domainNames is only supported in Accept (Allow) rules",
                  id="cnp-domain-deny"),
     pytest.param(anp("  tier: Admin\n  priority: 1\n" + SUBJECT + "  ingress: [{action: Accept, from: [{namespaces: "
                      "{}}], protocols: [{tcp: {}}]}]\n", "c", "ClusterNetworkPolicy", "v1alpha2"),
@@ -148,3 +148,21 @@ def test_the_tiers_example_reports_its_three_stories():
     assert status("NP004") == [("Deployment/kube-system/coredns", "PASS"), ("Deployment/monitoring/prometheus", "PASS"),
                                ("Deployment/payments/api", "PASS"), ("Deployment/shop/web", "PASS")]
     assert status("NP034") == [("Cluster/cluster", "PASS")]
+
+
+def test_an_admin_network_policy_may_allow_domain_names(tmp_path):
+    """v1alpha1 accepts the experimental domainNames peer in Allow rules: the policy stays in the analysis,
+    its later Deny included (taken as every public address, like ClusterNetworkPolicy's)."""
+    path = tmp_path / "p.yaml"
+    path.write_text(POD + anp("  priority: 1\n" + SUBJECT + """\
+  egress:
+  - {action: Allow, to: [{domainNames: [api.example.com]}], ports: [{portNumber: {protocol: TCP, port: 443}}]}
+  - {action: Deny, to: [{networks: [0.0.0.0/0]}]}
+"""))
+    cluster = load([str(path)]).cluster
+    assert cluster.invalid_admin_policies == ()
+    assert [p.kind for r in cluster.admin_policies[0].egress for p in r.peers] == ["domainNames", "networks"]
+    code, out, _ = run_cli("reach", str(path), "--from", "shop/web", "--to", "1.1.1.1", "--port", "443")
+    assert code == 0 and out.startswith("ALLOWED")
+    code, out, _ = run_cli("reach", str(path), "--from", "shop/web", "--to", "1.1.1.1", "--port", "80")
+    assert code == 1 and out.startswith("DENIED")

@@ -91,10 +91,18 @@ class Index:
                 for peer in r.peers or ():
                     if peer.ip_block is not None and peer.ip_block not in self.blocks:
                         self.blocks[peer.ip_block] = len(self.blocks)
-        for a in cluster.admin_policies:  # `networks` peers of the tiers match pod IPs too
+        # `networks` peers of the tiers match pod IPs too, and `nodes` peers the hostNetwork pods whose IP is a
+        # matching node's address: both become blocks, so that classes split on them.
+        self.node_blocks: dict[int, IPBlock] = {}  # by id() of a `nodes` TierPeer
+        for a in cluster.admin_policies:
             for tr in (*a.ingress, *a.egress):
                 for tp in tr.peers:
-                    for b in tp.networks:
+                    extra = list(tp.networks)
+                    if tp.kind == "nodes" and tp.node_selector is not None:
+                        nb = _node_block(cluster, tp.node_selector)
+                        self.node_blocks[id(tp)] = nb
+                        extra.append(nb)
+                    for b in extra:
                         if b not in self.blocks:
                             self.blocks[b] = len(self.blocks)
         self.extra_keys = frozenset(extra_keys)
@@ -308,6 +316,20 @@ class Index:
     @staticmethod
     def rule_matches_address(rule: Rule, point: int) -> bool:
         return rule.peers is None or any(Index.peer_matches_address(p, point) for p in rule.peers)
+
+
+def _node_block(cluster: Cluster, selector: LabelSelector) -> IPBlock:
+    """The addresses of the nodes a `nodes` peer selects, as a block (its `cidr` names the selector)."""
+    addresses: IntervalSet = EMPTY
+    for n in cluster.nodes:
+        if selector.matches(n.labels):
+            for a in n.addresses:
+                try:
+                    x = address_point(ipaddress.ip_address(a))
+                except ValueError:
+                    continue
+                addresses = union(addresses, ((x, x),))
+    return IPBlock(f"nodes {selector.describe()}", (), addresses, 0, 0)
 
 
 def port_spec_set(spec: PortSpec, dest_ports: tuple[NamedPort, ...] | None) -> IntervalSet:

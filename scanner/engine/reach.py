@@ -449,7 +449,8 @@ def namespace_matrix_pairwise(index: Index, cache: PairCache | None = None) -> d
         for d in index.classes:
             if s.id == d.id and len(s.members) < 2:
                 continue
-            ports = cache.ports(s, d)
+            eg = cache.egress_ports(s, d)  # not cache.ports: one pair per group pair, nothing to reuse
+            ports = intersect(eg, cache.ingress_ports(s, d)) if eg else EMPTY
             if ports:
                 key = (s.namespace, d.namespace)
                 out[key] = union(out.get(key, EMPTY), ports)
@@ -506,7 +507,8 @@ def namespace_matrix_grouped(index: Index) -> dict[tuple[str, str], IntervalSet]
             d = dsts[0]
             if len(srcs) == 1 and len(dsts) == 1 and s.id == d.id and len(s.members) < 2:
                 continue
-            ports = cache.ports(s, d)
+            eg = cache.egress_ports(s, d)  # not cache.ports: one pair per group pair, nothing to reuse
+            ports = intersect(eg, cache.ingress_ports(s, d)) if eg else EMPTY
             if ports:
                 key = (s.namespace, d.namespace)
                 out[key] = union(out.get(key, EMPTY), ports)

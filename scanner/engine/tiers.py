@@ -126,7 +126,10 @@ class Tiers:
             return peer.pod_selector is None or peer.pod_selector.matches(cls.labels)
         if peer.kind == "networks":
             return any(self.index.blocks[b] in cls.ip_blocks for b in peer.networks)
-        return False  # nodes and domain names are addresses, never pods
+        if peer.kind == "nodes":  # a hostNetwork pod carries its node's address
+            block = self.index.node_blocks.get(id(peer))
+            return cls.host_network and block is not None and self.index.blocks[block] in cls.ip_blocks
+        return False  # domain names are addresses outside the cluster, never pods
 
     def peer_addresses(self, peer: TierPeer) -> IntervalSet:
         """The addresses outside the pod network a peer matches."""
@@ -137,12 +140,7 @@ class Tiers:
                 for b in peer.networks:
                     got = union(got, b.addresses)
             elif peer.kind == "nodes":
-                from scanner.engine.analysis import cidr_set
-
-                assert peer.node_selector is not None
-                ips = [f"{a}/{128 if ':' in a else 32}" for n in self.index.cluster.nodes
-                       if peer.node_selector.matches(n.labels) for a in n.addresses if _is_ip(a)]
-                got = cidr_set(ips)
+                got = self.index.node_blocks[id(peer)].addresses
             elif peer.kind == "domainNames":
                 got = self._public
             self._peer_addresses[id(peer)] = got
@@ -203,14 +201,19 @@ class Tiers:
         (piece, ids of the peers that hold it)."""
         peers = {id(p): p for tier in ("Admin", "Baseline") for _, r in self.rules(owner, direction, tier)
                  for p in r.peers if p.kind in ("networks", "nodes", "domainNames")}
+        spaces: list[tuple[int | None, IntervalSet]] = [(pid, self.peer_addresses(p)) for pid, p in peers.items()]
+        # The owner's NetworkPolicy ipBlocks cut the pieces too, so that what its NetworkPolicies allow is the
+        # same for every address of a piece (an `except` range is a piece of its own).
+        for pol in self.index.policies_for(owner, direction):
+            for r in pol.rules(direction):
+                spaces += [(None, x.ip_block.addresses) for x in r.peers or () if x.ip_block is not None]
         pieces: list[tuple[IntervalSet, frozenset[int]]] = [(addresses, frozenset())]
-        for pid, peer in peers.items():
-            space = self.peer_addresses(peer)
+        for pid, space in spaces:
             nxt = []
             for piece, held in pieces:
                 inside, outside = intersect(piece, space), subtract(piece, space)
                 if inside:
-                    nxt.append((inside, held | {pid}))
+                    nxt.append((inside, held | {pid} if pid is not None else held))
                 if outside:
                     nxt.append((outside, held))
             pieces = nxt
@@ -288,16 +291,6 @@ class Tiers:
 def holds(peer_ids: frozenset[int]) -> Callable[[TierPeer], bool]:
     """A peer matcher for an address piece of `Tiers.address_pieces`."""
     return lambda p: id(p) in peer_ids
-
-
-def _is_ip(text: str) -> bool:
-    import ipaddress
-
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 def point_in(ports: IntervalSet, proto: str, number: int) -> bool:

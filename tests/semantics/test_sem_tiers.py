@@ -218,3 +218,33 @@ def test_explaining_path_and_class_path_agree(tmp_path):
                 assert v.allowed == contains(allowed, port_point(proto, n)), v.explanation()
                 checked += 1
     assert checked == 6 * 5 * 6
+
+
+def test_nodes_peers_match_the_node_addresses_and_host_network_pods_on_them(sem):
+    """A `nodes` peer selects the nodes' addresses, and a hostNetwork pod carries its node's address: pod-level
+    and address-level answers agree."""
+    node = """---
+apiVersion: v1
+kind: Node
+metadata: {name: n2, labels: {role: worker}}
+status: {addresses: [{type: InternalIP, address: 192.168.0.5}]}
+"""
+    anp = """---
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: {name: to-workers}
+spec:
+  priority: 1
+  subject: {namespaces: {matchLabels: {tenant: t2}}}
+  egress: [{action: Allow, to: [{nodes: {matchLabels: {role: worker}}}]}]
+"""
+    deny = netpol("b", "deny-egress", "podSelector: {}\npolicyTypes: [Egress]")
+    cluster = (NAMESPACES + PODS + pod("a", "agent", "192.168.0.5", "{app: agent}", host=True, node="n2")
+               + node + anp + deny)
+    path = sem.write(cluster)
+    sem.check_reach([str(path)], [
+        ("b/api", "a/agent", 9100, "TCP", T, T, T, "AdminNetworkPolicy/to-workers"),
+        ("b/api", "192.168.0.5", 9100, "TCP", T, T, None, "AdminNetworkPolicy/to-workers"),
+        ("b/api", "192.168.0.6", 9100, "TCP", F, F, None, "b/deny-egress"),
+        ("b/api", "a/web", 9100, "TCP", F, F, T, "b/deny-egress"),
+    ])
