@@ -234,16 +234,11 @@ def _load(args: argparse.Namespace) -> Any:
 def _report_input_state(loaded: Any) -> int:
     """Print invalid policies and incomplete collection to stderr; the exit status they call for."""
     rc = EXIT_OK
-    for p in loaded.cluster.invalid_policies:
+    for p in (*loaded.cluster.invalid_policies, *loaded.cluster.invalid_admin_policies):
+        name = f"NetworkPolicy {p.ref}" if p.namespace else p.ref  # a cluster-scoped one's ref names its kind
         for pr in p.problems:
             where = p.source.describe() if p.source else "input"
-            print(one_line(f"netpol-audit: error: {where}: NetworkPolicy {p.ref}: {pr.field}: {pr.reason} "
-                           "(invalid: left out of the analysis)"), file=sys.stderr)
-        rc = EXIT_INPUT
-    for p in loaded.cluster.invalid_admin_policies:
-        for pr in p.problems:
-            where = p.source.describe() if p.source else "input"
-            print(one_line(f"netpol-audit: error: {where}: {p.ref}: {pr.field}: {pr.reason} "
+            print(one_line(f"netpol-audit: error: {where}: {name}: {pr.field}: {pr.reason} "
                            "(invalid: left out of the analysis)"), file=sys.stderr)
         rc = EXIT_INPUT
     admin = loaded.cluster.admin_policies

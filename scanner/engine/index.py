@@ -30,7 +30,18 @@ from scanner.intervals import (
     port_range,
     union,
 )
-from scanner.model import Cluster, Direction, Endpoint, IPBlock, NamedPort, Peer, Policy, PortSpec, Rule
+from scanner.model import (
+    Cluster,
+    Direction,
+    Endpoint,
+    IPBlock,
+    NamedPort,
+    Peer,
+    Policy,
+    PortSpec,
+    Rule,
+    TierRule,
+)
 from scanner.selectors import LabelSelector
 
 # Label keys read outside NetworkPolicy selectors: cluster DNS detection (`k8s-app: kube-dns`).
@@ -345,7 +356,8 @@ def port_spec_set(spec: PortSpec, dest_ports: tuple[NamedPort, ...] | None) -> I
                      if p.name == spec.port and p.protocol == spec.protocol)
 
 
-def rule_port_set(rule: Rule, dest_ports: tuple[NamedPort, ...] | None) -> IntervalSet:
+def rule_port_set(rule: Rule | TierRule, dest_ports: tuple[NamedPort, ...] | None) -> IntervalSet:
+    """The ports a rule (of a NetworkPolicy or of a cluster-scoped tier) matches towards a destination."""
     if rule.ports is None:
         return ALL_PORTS
     out: IntervalSet = EMPTY

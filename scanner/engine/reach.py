@@ -449,11 +449,15 @@ def namespace_matrix_pairwise(index: Index, cache: PairCache | None = None) -> d
         for d in index.classes:
             if s.id == d.id and len(s.members) < 2:
                 continue
-            eg = cache.egress_ports(s, d)  # not cache.ports: one pair per group pair, nothing to reuse
-            ports = intersect(eg, cache.ingress_ports(s, d)) if eg else EMPTY
+            ports = cache.ports(s, d)
             if ports:
                 key = (s.namespace, d.namespace)
                 out[key] = union(out.get(key, EMPTY), ports)
+    return _with_node_local(index, out)
+
+
+def _with_node_local(index: Index, out: dict[tuple[str, str], IntervalSet]) -> dict[tuple[str, str], IntervalSet]:
+    """`out` with every namespace pair of node-local traffic allowing every port, sorted."""
     eps = index.cluster.endpoints
     for i, j in node_local_pairs(index):
         out[(eps[i].namespace, eps[j].namespace)] = ALL_PORTS
@@ -512,10 +516,7 @@ def namespace_matrix_grouped(index: Index) -> dict[tuple[str, str], IntervalSet]
             if ports:
                 key = (s.namespace, d.namespace)
                 out[key] = union(out.get(key, EMPTY), ports)
-    eps = index.cluster.endpoints
-    for i, j in node_local_pairs(index):
-        out[(eps[i].namespace, eps[j].namespace)] = ALL_PORTS
-    return dict(sorted(out.items()))
+    return _with_node_local(index, out)
 
 
 _Spread = dict[str, tuple[int, int]]  # namespace -> (first class id, endpoint count) of a set of classes

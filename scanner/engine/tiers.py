@@ -65,14 +65,9 @@ class Decision:
 
 
 def rule_ports(rule: TierRule, named: tuple[NamedPort, ...] | None) -> IntervalSet:
-    from scanner.engine.index import port_spec_set
+    from scanner.engine.index import rule_port_set
 
-    if rule.ports is None:
-        return ALL_PORTS
-    out: IntervalSet = EMPTY
-    for spec in rule.ports:
-        out = union(out, port_spec_set(spec, named))
-    return out
+    return rule_port_set(rule, named)
 
 
 class Tiers:
