@@ -709,6 +709,33 @@ def _write_outputs(objs: list[dict[str, Any]], pages: str | None, page_size: int
     return summary
 
 
+# The cluster-scoped policies of the tier benchmark (bench/tiers.py): an AdminNetworkPolicy over every namespace
+# that allows Prometheus scrapes from `monitoring` and passes the rest to NetworkPolicy, and a
+# BaselineAdminNetworkPolicy that denies ingress from every namespace where no NetworkPolicy decides.
+TIER_POLICIES = """\
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: {name: bench-guardrails}
+spec:
+  priority: 10
+  subject: {namespaces: {}}
+  ingress:
+  - name: scrape
+    action: Allow
+    from: [{namespaces: {matchLabels: {kubernetes.io/metadata.name: monitoring}}}]
+    ports: [{portNumber: {protocol: TCP, port: 9090}}]
+  - {name: rest, action: Pass, from: [{namespaces: {}}]}
+---
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: BaselineAdminNetworkPolicy
+metadata: {name: default}
+spec:
+  subject: {namespaces: {}}
+  ingress:
+  - {name: deny-all, action: Deny, from: [{namespaces: {}}]}
+"""
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pods", type=int, default=2000)
@@ -721,9 +748,15 @@ def main() -> int:
     ap.add_argument("--pages", metavar="DIR", help="write API-shaped paged lists into DIR")
     ap.add_argument("--page-size", type=int, default=500)
     ap.add_argument("--snapshot", metavar="FILE", help="write a netpol-audit snapshot")
+    ap.add_argument("--tiers", metavar="FILE", help="write the cluster-scoped policies of the tier benchmark "
+                    "(bench/tiers.py) as YAML")
     a = ap.parse_args()
-    if not (a.output or a.pages or a.snapshot):
-        ap.error("give at least one of -o FILE, --pages DIR, --snapshot FILE")
+    if not (a.output or a.pages or a.snapshot or a.tiers):
+        ap.error("give at least one of -o FILE, --pages DIR, --snapshot FILE, --tiers FILE")
+    if a.tiers:
+        Path(a.tiers).write_text(TIER_POLICIES)
+        if not (a.output or a.pages or a.snapshot):
+            return 0
     if a.page_size < 1:
         ap.error("--page-size must be positive")
     namespaces = max(a.namespaces, 4)

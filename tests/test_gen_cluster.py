@@ -175,3 +175,63 @@ def test_isolation_of_pages_by_subprocess(tmp_path):
     outs = [subprocess.run([sys.executable, "-m", "scanner", "isolation", str(tmp_path / name), "-o", "json"],
                            check=True, capture_output=True, cwd=ROOT).stdout for name in ("pages", "list.json")]
     assert outs[0] == outs[1] and json.loads(outs[0])
+
+
+def test_tier_policies_of_the_tier_benchmark(tmp_path):
+    """`--tiers FILE` (bench/tiers.py) writes two valid cluster-scoped policies; on the generated cluster the
+    grouped namespace matrix through them equals the pairwise oracle, and the baseline deny closes what no
+    NetworkPolicy isolates except the admin tier's scrape port from monitoring."""
+    from scanner.api import load
+    from scanner.engine.reach import (
+        PairCache,
+        namespace_matrix,
+        namespace_matrix_grouped,
+        namespace_matrix_pairwise,
+        namespace_matrix_parts,
+    )
+    from scanner.intervals import ALL_PORTS, EMPTY, IntervalSet, port_point, subtract, union
+
+    pods, policies, namespaces = SIZE
+    subprocess.run([sys.executable, str(ROOT / "bench" / "gen_cluster.py"), "--pods", str(pods), "--policies",
+                    str(policies), "--namespaces", str(namespaces), "--seed", "1", "-o", str(tmp_path / "c.json"),
+                    "--tiers", str(tmp_path / "tiers.yaml")], check=True, capture_output=True)
+    # A namespace without NetworkPolicies: only the tiers decide its pod's ingress.
+    (tmp_path / "extra.yaml").write_text(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: extra}\n---\napiVersion: v1\nkind: Pod\n"
+        "metadata: {name: web, namespace: extra, labels: {app: web}}\n"
+        "spec: {containers: [{name: web, image: nginx}]}\nstatus: {podIP: 10.9.0.1}\n")
+    loaded = load([str(tmp_path / "c.json"), str(tmp_path / "extra.yaml"), str(tmp_path / "tiers.yaml")])
+    assert [(a.kind, a.name, a.tier) for a in loaded.cluster.admin_policies] == [
+        ("AdminNetworkPolicy", "bench-guardrails", "Admin"), ("BaselineAdminNetworkPolicy", "default", "Baseline")]
+    assert not loaded.cluster.invalid_admin_policies
+    ix = loaded.index
+    grouped = namespace_matrix_grouped(ix)
+    assert grouped == namespace_matrix_pairwise(ix)
+    assert namespace_matrix_parts(ix) == ([], [], grouped)
+    # Against the same cluster without the tiers: the admin tier adds only TCP 9090 from monitoring, and the
+    # baseline deny only removes.
+    without = namespace_matrix(load([str(tmp_path / "c.json"), str(tmp_path / "extra.yaml")]).index)
+    scrape: IntervalSet = ((port_point("TCP", 9090), port_point("TCP", 9090)),)
+    for pair, ports in grouped.items():
+        assert not subtract(ports, union(without.get(pair, EMPTY), scrape if pair[0] == "monitoring" else EMPTY))
+    # Into `extra`: ns-0008's open egress loses its way in (the baseline deny), kube-system's hostNetwork
+    # kube-proxy keeps it (tier peers never match hostNetwork pods).
+    assert {k: v for k, v in without.items() if k[1] == "extra"} == {("kube-system", "extra"): ALL_PORTS,
+                                                                    ("ns-0008", "extra"): ALL_PORTS}
+    assert {k: v for k, v in grouped.items() if k[1] == "extra"} == {("kube-system", "extra"): ALL_PORTS}
+    # Per class pair: every pod that is not on the host network takes 9090 from monitoring, and a pod no
+    # NetworkPolicy isolates for ingress takes nothing else from any pod but hostNetwork ones.
+    cache = PairCache(ix)
+    checked = 0
+    for d in ix.classes:
+        if d.host_network:
+            continue
+        for s in ix.classes:
+            ingress = cache.ingress_ports(s, d)
+            from_monitoring = s.namespace == "monitoring" and not s.host_network
+            if from_monitoring:
+                assert not subtract(scrape, ingress), (s.namespace, d.namespace)
+            if not ix.isolated(d, "ingress"):
+                assert ingress == (ALL_PORTS if s.host_network else scrape if from_monitoring else EMPTY)
+                checked += 1
+    assert checked == len(ix.classes)  # the pod in `extra`, from every class

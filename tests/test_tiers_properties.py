@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from strategies import IP_BLOCKS, NS_SELECTOR_VALUES, POD_LABEL_VALUES, SETTINGS, clusters
@@ -20,7 +21,7 @@ from scanner.engine.reach import (
     namespace_matrix_pairwise,
     verdict,
 )
-from scanner.intervals import contains, port_point
+from scanner.intervals import ALL_PORTS, contains, port_point
 
 PROBES = [("TCP", 53), ("TCP", 80), ("TCP", 443), ("TCP", 8080), ("UDP", 53), ("SCTP", 80)]
 
@@ -102,3 +103,70 @@ def test_grouped_matrix_and_explaining_path_agree_through_the_tiers(tmp_path_fac
                 if not v.note and "node-local" not in v.explanation():
                     assert v.allowed == contains(allowed, port_point(proto, n)), v.explanation()
 
+
+
+# The grouped matrix skips group pairs that a NetworkPolicy's isolation closes unless an admin-tier Allow
+# reopens them; the random clusters reach these cases only now and then, so each is also pinned here:
+# two namespaces (a: pod x, b: pod y), the NetworkPolicies and cluster-scoped policies given, and the exact
+# matrix.
+_PAIR_BASE = [
+    {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n, "labels": {"team": n}}} for n in "ab"
+] + [
+    {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": p, "namespace": n, "labels": {"app": p}},
+     "spec": {"containers": [{"name": "c", "image": "i", "ports": [{"name": "http", "containerPort": 8080}]}]},
+     "status": {"podIP": ip}} for p, n, ip in (("x", "a", "10.0.0.1"), ("y", "b", "10.0.0.2"))
+]
+
+
+def _np(ns: str, types: list[str], **rules: Any) -> dict[str, Any]:
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": f"np-{ns}-{'-'.join(types).lower()}", "namespace": ns},
+            "spec": {"podSelector": {}, "policyTypes": types, **rules}}
+
+
+def _anp(subject: str, direction: str, action: str, peer: str, ports: list[Any] | None = None,
+         kind: str = "AdminNetworkPolicy") -> dict[str, Any]:
+    rule: dict[str, Any] = {"action": action,
+                            "from" if direction == "ingress" else "to": [{"namespaces": {"matchLabels": {"team": peer}}}]}
+    if ports:
+        rule["ports"] = ports
+    spec: dict[str, Any] = {"subject": {"namespaces": {"matchLabels": {"team": subject}}}, direction: [rule]}
+    if kind == "AdminNetworkPolicy":
+        spec["priority"] = 1
+    return {"apiVersion": "policy.networking.k8s.io/v1alpha1", "kind": kind,
+            "metadata": {"name": "default" if kind != "AdminNetworkPolicy" else f"{subject}-{direction}"},
+            "spec": spec}
+
+
+_TCP = {"portNumber": {"protocol": "TCP", "port": 443}}
+_TO_B_443 = {"egress": [{"to": [{"namespaceSelector": {"matchLabels": {"team": "b"}}}],
+                         "ports": [{"protocol": "TCP", "port": 443}]}]}
+_443: Any = ((port_point("TCP", 443), port_point("TCP", 443)),)
+_ALL: Any = ALL_PORTS
+
+
+@pytest.mark.parametrize("objects, want", [
+    pytest.param([_np("b", ["Ingress"]), _anp("b", "ingress", "Allow", "a")], {("a", "b"): _ALL, ("b", "a"): _ALL},
+                 id="admin ingress Allow reopens an ingress-isolated destination"),
+    pytest.param([_np("a", ["Egress"]), _anp("a", "egress", "Allow", "b")], {("a", "b"): _ALL, ("b", "a"): _ALL},
+                 id="admin egress Allow reopens an egress-isolated source"),
+    pytest.param([_np("b", ["Ingress"]), _anp("b", "ingress", "Pass", "a")], {("b", "a"): _ALL},
+                 id="Pass leaves the ingress-isolated destination to its NetworkPolicy"),
+    pytest.param([_np("a", ["Egress"]), _anp("a", "egress", "Allow", "b", kind="BaselineAdminNetworkPolicy")],
+                 {("b", "a"): _ALL}, id="baseline Allow never reaches an egress-isolated source"),
+    pytest.param([_np("a", ["Egress"], **_TO_B_443), _np("b", ["Ingress"]), _anp("b", "ingress", "Allow", "a", [_TCP])],
+                 {("a", "b"): _443, ("b", "a"): _ALL}, id="NetworkPolicy egress and admin ingress meet on 443"),
+    pytest.param([_np("a", ["Egress"], **_TO_B_443), _np("b", ["Ingress"]),
+                  _anp("b", "ingress", "Allow", "a", [{"portNumber": {"protocol": "TCP", "port": 80}}])],
+                 {("b", "a"): _ALL}, id="NetworkPolicy egress 443 and admin ingress 80 do not meet"),
+    pytest.param([_np("b", ["Ingress"], ingress=[{"from": [{"namespaceSelector": {"matchLabels": {"team": "a"}}}],
+                                                  "ports": [{"protocol": "TCP", "port": 443}]}]),
+                  _anp("b", "ingress", "Pass", "a")],
+                 {("a", "b"): _443, ("b", "a"): _ALL}, id="NetworkPolicy ingress rule after a Pass"),
+    pytest.param([_np("b", ["Ingress"]), _anp("a", "egress", "Deny", "b"), _anp("b", "ingress", "Allow", "a")],
+                 {("b", "a"): _ALL}, id="admin egress Deny before the destination's admin Allow"),
+])
+def test_grouped_matrix_pruned_pairs(tmp_path_factory, objects, want) -> None:
+    ix = _load(tmp_path_factory, _PAIR_BASE + objects).index
+    assert namespace_matrix_pairwise(ix) == want
+    assert namespace_matrix_grouped(ix) == want

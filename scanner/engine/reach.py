@@ -503,11 +503,90 @@ def namespace_matrix_grouped(index: Index) -> dict[tuple[str, str], IntervalSet]
         dst_groups.setdefault((c.namespace, id(ix.policies_for(c, "ingress")), c.host_network,
                                tier_ids(c, "ingress"), tuple(member_eg[c.id]), member_tier[c.id],
                                c.named_ports), []).append(c)
+    # Most group pairs allow nothing: a source whose egress a NetworkPolicy isolates can only reach what its
+    # egress rules or its admin-tier Allow peers match (an admin Deny or Pass, and the baseline tier, never
+    # allow what NetworkPolicy isolation denies), and likewise for a destination whose ingress is isolated.
+    # Each source visits only the destination groups both sides can allow (sets of groups as bit masks).
+    dst_list = list(dst_groups.values())
+    dst_of = [0] * len(ix.classes)  # class id -> index of its destination group
+    for gi, dsts in enumerate(dst_list):
+        for c in dsts:
+            dst_of[c.id] = gi
+    peer_at: dict[int, list[int]] = {}  # id(tier peer) -> its indexes in tier_peers
+    for k, peer in enumerate(tier_peers):
+        peer_at.setdefault(id(peer), []).append(k)
+    peer_dst = [0] * len(tier_peers)  # tier peer index -> destination groups it matches
+    for c in ix.classes:
+        for k in member_tier[c.id]:
+            peer_dst[k] |= 1 << dst_of[c.id]
+    masks: dict[int, int] = {}  # id(class id set) -> destination groups it meets
+
+    def groups_of(classes: frozenset[int]) -> int:
+        got = masks.get(id(classes))
+        if got is None:
+            got = 0
+            for gi in {dst_of[cid] for cid in classes}:
+                got |= 1 << gi
+            masks[id(classes)] = got
+        return got
+
+    def admin_allow_peers(c: PodClass, direction: Direction) -> list[int]:
+        return [k for _, r in tiers.rules(c, direction, "Admin") if r.action == "Allow" for peer in r.peers
+                for k in peer_at[id(peer)]] if tiers.active else []
+
+    everywhere = (1 << len(dst_list)) - 1
+    open_in = 0  # destination groups whose ingress no NetworkPolicy isolates
+    by_rule_set: dict[int, int] = {}  # ingress rule class set (seen_in id) -> groups with such a rule
+    by_allow_peer: dict[int, int] = {}  # tier peer index -> groups with an admin ingress Allow of that peer
+    for gi, dsts in enumerate(dst_list):
+        d = dsts[0]
+        if not ix.isolated(d, "ingress"):
+            open_in |= 1 << gi
+            continue
+        for p in ix.policies_for(d, "ingress"):
+            for r in p.ingress:
+                sid = seen_in[id(ix.rule_classes(p, r))]
+                by_rule_set[sid] = by_rule_set.get(sid, 0) | 1 << gi
+        for k in admin_allow_peers(d, "ingress"):
+            by_allow_peer[k] = by_allow_peer.get(k, 0) | 1 << gi
+    eg_masks: dict[tuple[int, tuple[int, ...]], int] = {}
+    in_masks: dict[tuple[tuple[int, ...], tuple[int, ...]], int] = {}
+
+    def visits(s: PodClass) -> list[int]:
+        """The destination groups towards which both sides can allow something from `s`."""
+        if ix.isolated(s, "egress"):
+            policies = ix.policies_for(s, "egress")
+            allows = admin_allow_peers(s, "egress")
+            key = (id(policies), tuple(allows))
+            eg = eg_masks.get(key)
+            if eg is None:
+                eg = 0
+                for p in policies:
+                    for r in p.egress:
+                        eg |= groups_of(ix.rule_classes(p, r))
+                for k in allows:
+                    eg |= peer_dst[k]
+                eg_masks[key] = eg
+        else:
+            eg = everywhere
+        ikey = (tuple(member_in[s.id]), member_tier[s.id])
+        ing = in_masks.get(ikey)
+        if ing is None:
+            ing = open_in
+            for sid in ikey[0]:
+                ing |= by_rule_set.get(sid, 0)
+            for k in ikey[1]:
+                ing |= by_allow_peer.get(k, 0)
+            in_masks[ikey] = ing
+        bits = bin(eg & ing)[:1:-1]  # lowest bit first
+        return [gi for gi, bit in enumerate(bits) if bit == "1"]
+
     cache = PairCache(ix)
     out: dict[tuple[str, str], IntervalSet] = {}
     for srcs in src_groups.values():
         s = srcs[0]
-        for dsts in dst_groups.values():
+        for gi in visits(s):
+            dsts = dst_list[gi]
             d = dsts[0]
             if len(srcs) == 1 and len(dsts) == 1 and s.id == d.id and len(s.members) < 2:
                 continue
