@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from scanner.engine import Index
+from scanner.engine.index import PodClass
 from scanner.engine.reach import namespace_matrix, parse_port, pod_matrix, resolve, verdict
 from scanner.errors import InputError
 from scanner.intervals import describe_ports
-from scanner.model import Cluster
+from scanner.model import Cluster, Direction
 
 SCHEMA_VERSION = 1
 
@@ -42,12 +43,25 @@ def isolation(index: Index) -> dict[str, Any]:
             "egress_isolated": index.isolated(cls, "egress"),
             "ingress_policies": sorted(p.ref for p in index.policies_for(cls, "ingress")),
             "egress_policies": sorted(p.ref for p in index.policies_for(cls, "egress")),
+            "ingress_isolated_by_tier": _tier_isolation(index, cls, "ingress"),
+            "egress_isolated_by_tier": _tier_isolation(index, cls, "egress"),
         })
     ignored = [{"namespace": ig.endpoint.namespace, "name": ig.endpoint.name, "kind": ig.endpoint.kind,
                 "reason": ig.reason} for ig in index.cluster.ignored]
     return {"schema_version": SCHEMA_VERSION, "pods": pods, "ignored": ignored,
             "invalid_policies": invalid_policies(index.cluster),
             "unevaluated_policies": unevaluated_policies(index.cluster)}
+
+
+def _tier_isolation(index: Index, cls: PodClass, direction: Direction) -> dict[str, str] | None:
+    """The cluster-scoped rule that denies by default what no NetworkPolicy isolates (`Tiers.isolates`), for a
+    pod no NetworkPolicy isolates in `direction`; None otherwise."""
+    if not index.tiers.active or index.isolated(cls, direction):
+        return None
+    step = index.tiers.isolates(cls, direction)
+    if step is None:
+        return None
+    return {"policy": step.policy.ref, "tier": step.policy.tier, "rule": step.rule.describe()}
 
 
 def reach_one(index: Index, query: dict[str, Any], where: str) -> dict[str, Any]:

@@ -166,3 +166,41 @@ def test_an_admin_network_policy_may_allow_domain_names(tmp_path):
     assert code == 0 and out.startswith("ALLOWED")
     code, out, _ = run_cli("reach", str(path), "--from", "shop/web", "--to", "1.1.1.1", "--port", "80")
     assert code == 1 and out.startswith("DENIED")
+
+
+def test_isolation_names_the_tier_default_deny():
+    """`isolation` keeps `ingress_isolated` for NetworkPolicy and names the cluster-scoped rule that denies by
+    default what no NetworkPolicy isolates (examples/tiers: the baseline ClusterNetworkPolicy's ingress deny)."""
+    code, out, err = run_cli("isolation", "examples/tiers", "-o", "json")
+    assert code == 0, err
+    deny = {"policy": "ClusterNetworkPolicy/baseline-default-deny", "tier": "Baseline",
+            "rule": "spec.ingress[1] ('default-deny')"}
+    got = [(p["namespace"], p["name"], p["ingress_isolated"], p["ingress_isolated_by_tier"], p["egress_isolated"],
+            p["egress_isolated_by_tier"]) for p in json.loads(out)["pods"]]
+    assert got == [("kube-system", "coredns", False, deny, False, None),
+                   ("monitoring", "prometheus", False, deny, False, None),
+                   ("payments", "api", True, None, True, None),
+                   ("shop", "web", False, deny, False, None)]
+    code, out, err = run_cli("isolation", "examples/tiers")
+    assert code == 0, err
+    assert out.splitlines()[1].split() == ["kube-system", "coredns", "Deployment", "isolated", "(tier)", "OPEN",
+                                           "ClusterNetworkPolicy/baseline-default-deny"]
+    assert "4 pods and workload templates: 1 isolated for ingress (3 more by a cluster-scoped default deny), " \
+           "1 isolated for egress" in out
+
+
+def test_isolation_by_an_egress_deny_needs_every_address(tmp_path):
+    """An admin-tier egress deny of every pod isolates egress only when it denies every address outside the
+    cluster too (otherwise the internet stays open, which a NetworkPolicy's isolation would close)."""
+    for networks, isolated in (("", False), (", {networks: [0.0.0.0/0, '::/0']}", True)):
+        path = tmp_path / "p.yaml"
+        path.write_text(POD + anp("  priority: 1\n" + SUBJECT + f"""\
+  egress:
+  - {{name: deny-all, action: Deny, to: [{{namespaces: {{}}}}{networks}]}}
+"""))
+        code, out, err = run_cli("isolation", str(path), "-o", "json")
+        assert code == 0, err
+        (pod,) = json.loads(out)["pods"]
+        assert pod["egress_isolated"] is False and pod["ingress_isolated_by_tier"] is None
+        assert pod["egress_isolated_by_tier"] == ({"policy": "AdminNetworkPolicy/x", "tier": "Admin",
+                                                   "rule": "spec.egress[0] ('deny-all')"} if isolated else None)

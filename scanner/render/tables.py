@@ -25,18 +25,26 @@ def isolation_table(data: dict[str, Any]) -> str:
     def state(p: dict[str, Any], direction: str) -> str:
         if p["host_network"]:
             return "hostNetwork"
-        return "isolated" if p[f"{direction}_isolated"] else "OPEN"
+        if p[f"{direction}_isolated"]:
+            return "isolated"
+        return "isolated (tier)" if p.get(f"{direction}_isolated_by_tier") else "OPEN"
 
     for p in data["pods"]:
-        pols = sorted(set(p["ingress_policies"]) | set(p["egress_policies"]))
+        pols = [x.split("/", 1)[1] for x in sorted(set(p["ingress_policies"]) | set(p["egress_policies"]))]
+        pols += sorted({t["policy"] for d in ("ingress", "egress") if (t := p.get(f"{d}_isolated_by_tier"))})
         rows.append([p["namespace"], p["name"], p["kind"], state(p, "ingress"), state(p, "egress"),
-                     ", ".join(x.split("/", 1)[1] for x in pols) or "-"])
+                     ", ".join(pols) or "-"])
     out = [table(["NAMESPACE", "NAME", "KIND", "INGRESS", "EGRESS", "POLICIES"], rows)]
     n = len(data["pods"])
-    ing = sum(1 for p in data["pods"] if p["ingress_isolated"])
-    eg = sum(1 for p in data["pods"] if p["egress_isolated"])
+
+    def count(direction: str) -> str:
+        np_ = sum(1 for p in data["pods"] if p[f"{direction}_isolated"])
+        tier = sum(1 for p in data["pods"] if p.get(f"{direction}_isolated_by_tier"))
+        return f"{np_} isolated for {direction}" + (
+            f" ({tier} more by a cluster-scoped default deny)" if tier else "")
+
     out.append("")
-    out.append(f"{n} pods and workload templates: {ing} isolated for ingress, {eg} isolated for egress")
+    out.append(f"{n} pods and workload templates: {count('ingress')}, {count('egress')}")
     if data["ignored"]:
         out.append(f"{len(data['ignored'])} ignored: "
                    + "; ".join(f"{i['namespace']}/{i['name']} ({i['reason']})" for i in data["ignored"]))

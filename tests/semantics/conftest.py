@@ -7,7 +7,8 @@ Never derive an expectation here or in a case table by running the engine.
 Case tables use two compact shapes:
 
 * an expected pod: `(endpoint, ingress_isolated, egress_isolated, ingress_policies, egress_policies)` with an
-  optional sixth item `host_network` (default False). `endpoint` is `ns/name` for a Pod or `ns/Kind/name`
+  optional sixth item `host_network` (default False) and seventh, the pair (`ingress_isolated_by_tier`,
+  `egress_isolated_by_tier`) (default both None). `endpoint` is `ns/name` for a Pod or `ns/Kind/name`
   for a workload template.
 * a probe: `(from, to, port, protocol, allowed, egress_allowed, ingress_allowed)` with an optional eighth item,
   a substring the explanation must contain. `protocol=None` leaves it out of the query (it defaults to TCP,

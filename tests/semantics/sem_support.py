@@ -8,6 +8,8 @@ from typing import Any
 def pod_record(spec: tuple[Any, ...]) -> dict[str, Any]:
     endpoint, ingress_isolated, egress_isolated, ingress_policies, egress_policies, *rest = spec
     host_network = rest[0] if rest else False
+    # (ingress, egress) tier isolation: the cluster-scoped rule that isolates a pod no NetworkPolicy isolates
+    tier_ingress, tier_egress = rest[1] if len(rest) > 1 else (None, None)
     parts = endpoint.split("/")
     if len(parts) == 2:
         namespace, name = parts
@@ -23,6 +25,8 @@ def pod_record(spec: tuple[Any, ...]) -> dict[str, Any]:
         "egress_isolated": egress_isolated,
         "ingress_policies": sorted(ingress_policies),
         "egress_policies": sorted(egress_policies),
+        "ingress_isolated_by_tier": tier_ingress,
+        "egress_isolated_by_tier": tier_egress,
     }
 
 
