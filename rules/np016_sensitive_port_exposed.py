@@ -9,6 +9,13 @@ sources are checked, each with the rules that admit them: rules whose peers take
 namespaces that some rule matches (`rule_sources`, named ports resolved on the pod itself; at most 50 source
 pods are listed per namespace, with their total); and public
 addresses outside the configured trusted CIDRs (`address_admits`). One FAIL per exposed pod, one PASS per other.
+
+When cluster-scoped policies govern the pod's ingress (AdminNetworkPolicy, BaselineAdminNetworkPolicy,
+ClusterNetworkPolicy), the ingress side is judged through every tier instead: the source namespaces from
+`tier_ingress_sources` (an admin-tier Allow of SSH from every namespace exposes the pod even where a
+NetworkPolicy denies it; an admin Deny closes what a NetworkPolicy admits), namespaces created later through
+`every_namespace_admits`, and, since these policies match pods only, sources outside the cluster as the
+NetworkPolicy tier leaves them (everything, when no NetworkPolicy isolates the pod).
 """
 
 from collections.abc import Iterator
@@ -19,10 +26,11 @@ from scanner.context import Context
 from scanner.engine.exposure import (
     address_admits,
     admit_text,
+    every_namespace_admits,
     internet,
     not_isolated_reason,
     rule_sources,
-    selects_every_namespace,
+    tier_ingress_sources,
     union_ports,
 )
 from scanner.engine.index import PodClass, rule_port_set
@@ -58,62 +66,85 @@ def _exposure(ctx: Context, cls: PodClass, sensitive: IntervalSet,
     """(evidence by kind of source, sensitive ports exposed, message parts) for one class."""
     ix = ctx.index
     reason = not_isolated_reason(ix, cls, "ingress")
+    tiered = ix.tiers.active and ix.tiers.governs(cls, "ingress")
     exposed: dict[str, dict[str, Any]] = {}
     total: IntervalSet = EMPTY
     parts: list[tuple[str, IntervalSet]] = []
+
+    def add(kind: str, ports: IntervalSet, text: str, evidence: dict[str, Any]) -> None:
+        nonlocal total
+        total = union(total, ports)
+        exposed[kind] = evidence
+        parts.append((text, ports))
+
+    if reason is not None and not tiered:
+        add("everyone", sensitive, f"every source in and out of the cluster ({reason})",
+            {"ports": describe_ports(sensitive), "admitted_by": [reason]})
+        return exposed, total, parts
+    every_ns, every_rules = every_namespace_admits(ix, cls, sensitive)
+    if every_ns:
+        add("all_namespaces", every_ns, f"every namespace, including namespaces created later "
+            f"({', '.join(every_rules)})", {"ports": describe_ports(every_ns), "admitted_by": every_rules})
+    by_ns = _tier_namespaces(ctx, cls, sensitive) if tiered else _namespaces(ctx, cls, sensitive)
+    if by_ns:
+        ns_ports: IntervalSet = EMPTY
+        for e in by_ns.values():
+            ns_ports = union(ns_ports, e["ports"])
+        ns_rules = sorted(set().union(*(e["rules"] for e in by_ns.values())))
+        add("namespaces", ns_ports, f"pods of namespace(s) {', '.join(sorted(by_ns))} ({', '.join(ns_rules)})",
+            {ns: {"ports": describe_ports(e["ports"]), **_sources(ctx, e["sources"]),
+                  "admitted_by": sorted(e["admitted_by"])} for ns, e in sorted(by_ns.items())})
     if reason is not None:
-        total = sensitive
-        exposed["everyone"] = {"ports": describe_ports(sensitive), "admitted_by": [reason]}
-        parts.append((f"every source in and out of the cluster ({reason})", sensitive))
-    else:
-        every_ns: IntervalSet = EMPTY
-        every_rules: list[str] = []
-        for p in ix.policies_for(cls, "ingress"):
-            for r in p.rules("ingress"):
-                if r.peers is None or any(selects_every_namespace(x.namespace_selector) for x in r.peers):
-                    ports = intersect(rule_port_set(r, cls.named_ports), sensitive)
-                    if ports:
-                        every_ns = union(every_ns, ports)
-                        every_rules.append(f"{p.ref} {r.field}")
-        if every_ns:
-            total = union(total, every_ns)
-            exposed["all_namespaces"] = {"ports": describe_ports(every_ns), "admitted_by": every_rules}
-            parts.append((f"every namespace, including namespaces created later ({', '.join(every_rules)})",
-                          every_ns))
-        by_ns: dict[str, dict[str, Any]] = {}
-        for p in ix.policies_for(cls, "ingress"):
-            for r in p.ingress:
-                ports = rule_port_set(r, cls.named_ports)
-                hit = intersect(ports, sensitive)
-                if not hit:
-                    continue
-                for src_ns, m in rule_sources(ix, p, r).items():
-                    if src_ns == cls.namespace:
-                        continue
-                    entry = by_ns.setdefault(src_ns, {"ports": EMPTY, "sources": set(), "admitted_by": set(),
-                                                      "rules": set()})
-                    entry["ports"] = union(entry["ports"], hit)
-                    entry["sources"] |= {c.id for c in m.classes}
-                    entry["admitted_by"] |= {admit_text(p, r, peer, ports, pd) for peer, pd in m.peers}
-                    entry["rules"].add(f"{p.ref} {r.field}")
-        if by_ns:
-            ns_ports: IntervalSet = EMPTY
-            for e in by_ns.values():
-                ns_ports = union(ns_ports, e["ports"])
-            total = union(total, ns_ports)
-            exposed["namespaces"] = {ns: {"ports": describe_ports(e["ports"]), **_sources(ctx, e["sources"]),
-                                          "admitted_by": sorted(e["admitted_by"])}
-                                     for ns, e in sorted(by_ns.items())}
-            ns_rules = sorted(set().union(*(e["rules"] for e in by_ns.values())))
-            parts.append((f"pods of namespace(s) {', '.join(sorted(by_ns))} ({', '.join(ns_rules)})", ns_ports))
-        outside = [a for a in address_admits(ix, cls, "ingress", inet) if intersect(a.ports, sensitive)]
-        if outside:
-            out_ports = intersect(union_ports(outside), sensitive)
-            total = union(total, out_ports)
-            exposed["internet"] = {"ports": describe_ports(out_ports),
-                                   "admitted_by": [a.describe() for a in outside]}
-            parts.append((f"the internet ({', '.join(a.where for a in outside)})", out_ports))
+        # Cluster-scoped rules match pods only: sources outside the cluster keep the Kubernetes default.
+        why = f"{reason}; cluster-scoped policies match pods only, so they do not deny sources outside the cluster"
+        add("internet", sensitive, f"every source outside the cluster ({why})",
+            {"ports": describe_ports(sensitive), "admitted_by": [why]})
+        return exposed, total, parts
+    outside = [a for a in address_admits(ix, cls, "ingress", inet) if intersect(a.ports, sensitive)]
+    if outside:
+        out_ports = intersect(union_ports(outside), sensitive)
+        add("internet", out_ports, f"the internet ({', '.join(a.where for a in outside)})",
+            {"ports": describe_ports(out_ports), "admitted_by": [a.describe() for a in outside]})
     return exposed, total, parts
+
+
+def _namespaces(ctx: Context, cls: PodClass, sensitive: IntervalSet) -> dict[str, dict[str, Any]]:
+    """Other namespaces whose pods some NetworkPolicy rule of an ingress-isolated class admits on a sensitive
+    port: {namespace: {ports, sources (class ids), admitted_by, rules}}."""
+    ix = ctx.index
+    by_ns: dict[str, dict[str, Any]] = {}
+    for p in ix.policies_for(cls, "ingress"):
+        for r in p.ingress:
+            ports = rule_port_set(r, cls.named_ports)
+            hit = intersect(ports, sensitive)
+            if not hit:
+                continue
+            for src_ns, m in rule_sources(ix, p, r).items():
+                if src_ns == cls.namespace:
+                    continue
+                entry = by_ns.setdefault(src_ns, {"ports": EMPTY, "sources": set(), "admitted_by": set(),
+                                                  "rules": set()})
+                entry["ports"] = union(entry["ports"], hit)
+                entry["sources"] |= {c.id for c in m.classes}
+                entry["admitted_by"] |= {admit_text(p, r, peer, ports, pd) for peer, pd in m.peers}
+                entry["rules"].add(f"{p.ref} {r.field}")
+    return by_ns
+
+
+def _tier_namespaces(ctx: Context, cls: PodClass, sensitive: IntervalSet) -> dict[str, dict[str, Any]]:
+    """`_namespaces` through the cluster-scoped tiers (`tier_ingress_sources`)."""
+    by_ns: dict[str, dict[str, Any]] = {}
+    for ts in tier_ingress_sources(ctx.index, cls, sensitive):
+        for c in ts.classes:
+            if c.namespace == cls.namespace:
+                continue
+            entry = by_ns.setdefault(c.namespace, {"ports": EMPTY, "sources": set(), "admitted_by": set(),
+                                                   "rules": set()})
+            entry["ports"] = union(entry["ports"], ts.ports)
+            entry["sources"].add(c.id)
+            entry["admitted_by"] |= set(ts.lines)
+            entry["rules"] |= set(ts.where)
+    return by_ns
 
 
 _LISTED = 50  # source pods listed per namespace; the count says how many there are

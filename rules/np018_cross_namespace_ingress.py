@@ -9,25 +9,34 @@ rules that admit them (at most 20 of each listed, with the total). A rule with o
 than 50 other namespaces (`namespaceSelector: {team: x}` in a 10,000-namespace cluster) is summarised under
 `wide_sources` (its peer, how many namespaces, examples, ports) instead. One FAIL per destination namespace
 with such sources, one PASS per other namespace holding pods.
+
+A destination class whose ingress cluster-scoped policies govern is judged through every tier
+(`tier_ingress_sources`): an admin-tier Allow across namespaces is an accepted connection even where a
+NetworkPolicy denies it, and a baseline default deny closes what no NetworkPolicy selects. A set of sources
+spanning more than 50 other namespaces is summarised under `wide_sources` (keyed by the rules that admit it).
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from scanner.catalog import rule
 from scanner.context import Context
 from scanner.engine.exposure import (
     SourceTotals,
+    TierSources,
     admit_text,
+    every_namespace_admits,
     not_isolated_reason,
     ports_phrase,
     rule_sources,
     rule_totals,
     selects_every_namespace,
+    tier_ingress_sources,
 )
 from scanner.engine.index import PodClass, rule_port_set
+from scanner.engine.reach import memberships
 from scanner.findings import Result, fail, passed
-from scanner.intervals import EMPTY, IntervalSet, describe_ports, intersect, subtract, union
+from scanner.intervals import ALL_PORTS, EMPTY, IntervalSet, describe_ports, intersect, subtract, union
 
 
 @rule("NP018")
@@ -41,6 +50,9 @@ def check(ctx: Context) -> Iterator[Result]:
         future: set[str] = set()
         open_to_all: list[str] = []  # pods that are not ingress-isolated: every namespace reaches them
         for dst in dst_classes:
+            if ix.tiers.active and ix.tiers.governs(dst, "ingress"):
+                _tier_flows(ctx, ns, dst, flows, wide, future)
+                continue
             reason = not_isolated_reason(ix, dst, "ingress")
             if reason is not None:
                 future.add(f"{_refs(ctx, dst)}: {reason}")
@@ -120,6 +132,71 @@ def _add_wide(wide: dict[str, dict[str, Any]], pairs: Any, policy_ref: str, fiel
         for profile in profiles:
             w["open"] = union(w["open"], intersect(pairs.egress_of(profile, dst), ports))
     w["to"] |= to
+
+
+def _tier_flows(ctx: Context, ns: str, dst: PodClass, flows: dict[str, dict[str, Any]],
+                wide: dict[str, dict[str, Any]], future: set[str]) -> None:
+    """What a destination class whose ingress cluster-scoped policies govern accepts from other namespaces,
+    through every tier (`tier_ingress_sources`): added to `flows` per source namespace, or to `wide` when one
+    set of sources spans more than _WIDE other namespaces; what it admits from every namespace to `future`."""
+    ix = ctx.index
+    ports, rules = every_namespace_admits(ix, dst, ALL_PORTS)
+    if ports:
+        future |= set(rules) if ix.isolated(dst, "ingress") else {f"{_refs(ctx, dst)}: {', '.join(rules)}"}
+    to = {w.ref.split(" (")[0] for w in ctx.workloads_of(dst)}
+    for ts in tier_ingress_sources(ix, dst, ALL_PORTS):
+        by_ns = {n: cs for n, cs in ts.by_namespace.items() if n != ns}
+        if not by_ns:
+            continue
+        if len(by_ns) > _WIDE:
+            open_ports = _open(ctx, ts, None, [c for cs in by_ns.values() for c in cs], dst)
+            w = wide.setdefault(", ".join(ts.where), {
+                "peer": "sources alike through the cluster-scoped tiers", "namespaces": len(by_ns),
+                "ports": EMPTY, "open": EMPTY, "to": set(), "examples": sorted(by_ns)[:_EXAMPLES]})
+            w["ports"] = union(w["ports"], ts.ports)
+            w["open"] = union(w["open"], open_ports)
+            w["to"] |= to
+            continue
+        for src_ns, classes in by_ns.items():
+            f = flows.setdefault(src_ns, {"ports": EMPTY, "firm": EMPTY, "open": EMPTY, "to": set(), "by": set()})
+            f["ports"] = union(f["ports"], ts.ports)
+            f["firm"] = union(f["firm"], ts.ports)
+            f["open"] = union(f["open"], _open(ctx, ts, src_ns, classes, dst))
+            f["to"] |= to
+            f["by"] |= set(ts.lines)
+
+
+def _open(ctx: Context, ts: TierSources, src_ns: str | None, classes: Iterable[PodClass],
+          dst: PodClass) -> IntervalSet:
+    """The ports of `ts` that some of `classes` (the sources of `ts` in `src_ns`, or all of them: None) may
+    also send to `dst` (allowed end to end). A source's egress side depends on the destination only through
+    the rule peers that match it and its named ports (`reach.memberships`), so it is computed once per such
+    destination profile."""
+    m = memberships(ctx.index)
+    memo: dict[Any, IntervalSet] = ctx.index.memo.setdefault("np018_open", {})
+    key = (id(ts), src_ns, m.member_eg[dst.id], m.member_tier[dst.id], dst.named_ports)
+    got = memo.get(key)
+    if got is None:
+        got = EMPTY
+        for c in _egress_representatives(ctx, classes):
+            got = union(got, intersect(ctx.pairs.egress_ports(c, dst), ts.ports))
+        memo[key] = got
+    return got
+
+
+def _egress_representatives(ctx: Context, classes: Iterable[PodClass]) -> list[PodClass]:
+    """One class per distinct egress side: its egress NetworkPolicies, hostNetwork flag and cluster-scoped
+    egress rules decide what it may send to a given destination."""
+    ix = ctx.index
+    keys: dict[int, tuple[object, ...]] = ix.memo.setdefault("np018_egress_keys", {})
+    seen: dict[tuple[object, ...], PodClass] = {}
+    for c in classes:
+        key = keys.get(c.id)
+        if key is None:
+            key = keys[c.id] = (id(ix.policies_for(c, "egress")), c.host_network, tuple(
+                id(r) for t in ("Admin", "Baseline") for _, r in ix.tiers.rules(c, "egress", t)))
+        seen.setdefault(key, c)
+    return list(seen.values())
 
 
 _EXAMPLES = 5

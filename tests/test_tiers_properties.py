@@ -1,7 +1,8 @@
 """Properties of the cluster-scoped tiers on random clusters (tests/strategies.py) with random Admin and
 Baseline policies on top:
 - the grouped namespace matrix (one pair per interchangeable group pair) equals the pairwise oracle;
-- the explaining path (`reach` verdicts, per pod pair and port) equals the class-pair port sets.
+- the explaining path (`reach` verdicts, per pod pair and port) equals the class-pair port sets;
+- NP016's ingress view through the tiers (`tier_ingress_sources`) equals the ingress side of every pair.
 NETPOL_HYPOTHESIS_EXAMPLES sets the number of random clusters (default 200)."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from strategies import IP_BLOCKS, NS_SELECTOR_VALUES, POD_LABEL_VALUES, SETTINGS, clusters
 from strategies import selectors as label_selectors
 
+from scanner.engine.exposure import tier_ingress_sources
 from scanner.engine.reach import (
     PairCache,
     Target,
@@ -21,7 +23,7 @@ from scanner.engine.reach import (
     namespace_matrix_pairwise,
     verdict,
 )
-from scanner.intervals import ALL_PORTS, contains, port_point
+from scanner.intervals import ALL_PORTS, contains, intersect, port_point
 
 PROBES = [("TCP", 53), ("TCP", 80), ("TCP", 443), ("TCP", 8080), ("UDP", 53), ("SCTP", 80)]
 
@@ -104,6 +106,24 @@ def test_grouped_matrix_and_explaining_path_agree_through_the_tiers(tmp_path_fac
                     assert v.allowed == contains(allowed, port_point(proto, n)), v.explanation()
 
 
+
+
+@SETTINGS
+@given(clusters(), admin_policies())
+def test_tier_ingress_sources_equal_the_ingress_side_of_every_pair(tmp_path_factory, objects, tiers) -> None:
+    """`tier_ingress_sources` (NP016's view through the tiers) visits only the sources that can be admitted:
+    what it reports per source class equals the ingress side of every class pair, for all ports and for a
+    few."""
+    ix = _load(tmp_path_factory, objects + tiers).index
+    cache = PairCache(ix)
+    narrow: Any = ((port_point("TCP", 53), port_point("TCP", 443)), (port_point("UDP", 53), port_point("UDP", 53)))
+    for d in ix.classes:
+        if not ix.tiers.governs(d, "ingress"):
+            continue
+        for within in (ALL_PORTS, narrow):
+            got = {c.id: ts.ports for ts in tier_ingress_sources(ix, d, within) for c in ts.classes}
+            want = {s.id: p for s in ix.classes if (p := intersect(cache.ingress_ports(s, d), within))}
+            assert got == want, (d.namespace, sorted(d.labels.items()))
 
 # The grouped matrix skips group pairs that a NetworkPolicy's isolation closes unless an admin-tier Allow
 # reopens them; the random clusters reach these cases only now and then, so each is also pinned here:

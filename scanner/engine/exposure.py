@@ -478,3 +478,141 @@ def check_allow_all(ctx: Context, direction: Direction) -> Iterator[Result]:
 def ports_phrase(s: IntervalSet) -> str:
     """`TCP 80,443`, or `every port` for the full set (messages)."""
     return "every port" if s == ALL_PORTS else ports_text(s)
+
+
+# --- ingress through the cluster-scoped tiers ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TierSources:
+    """Source classes that one destination's ingress side treats alike, and what it admits from them."""
+
+    ports: IntervalSet
+    classes: tuple[PodClass, ...]
+    lines: tuple[str, ...]  # the rules that admit, deciding tier first
+    where: tuple[str, ...]  # the same rules as `policy field`
+    by_namespace: dict[str, tuple[PodClass, ...]]  # `classes` by namespace
+
+
+def tier_ingress_sources(index: Index, owner: PodClass, within: IntervalSet) -> list[TierSources]:
+    """For a destination whose ingress some cluster-scoped policy governs: every set of interchangeable source
+    classes (equal memberships in rule peers: `reach.memberships`) from which owner's ingress side, through
+    every tier, admits some port of `within`. The source's own egress side is not judged. Only sources that can
+    be admitted are visited: a NetworkPolicy that isolates owner admits only what its rules match, and above
+    it only admin-tier Allow rules add anything."""
+    from scanner.engine.reach import PairCache, memberships
+    from scanner.engine.tiers import holds
+
+    ix, tiers = index, index.tiers
+    m = memberships(ix)
+    memo = ix.memo.setdefault("tier_ingress_sources", {})
+    if None not in memo:
+        groups: dict[tuple[tuple[int, ...], tuple[int, ...]], list[PodClass]] = {}
+        for c in ix.classes:
+            groups.setdefault((m.member_in[c.id], m.member_tier[c.id]), []).append(c)
+        keys = list(groups)
+        by_set: dict[int, list[int]] = {}  # ingress rule class set number -> the source groups it holds
+        by_peer: dict[int, list[int]] = {}  # tier peer number -> the source groups it matches
+        for gi, (sets, peers) in enumerate(keys):
+            for sid in sets:
+                by_set.setdefault(sid, []).append(gi)
+            for k in peers:
+                by_peer.setdefault(k, []).append(gi)
+        memo[None] = ([groups[k] for k in keys], by_set, by_peer)
+    source_groups, by_set, by_peer = memo[None]
+    isolated = ix.isolated(owner, "ingress")
+    policies = ix.policies_for(owner, "ingress")
+    admin = tiers.rules(owner, "ingress", "Admin")
+    baseline = tiers.rules(owner, "ingress", "Baseline")
+    # Equal for owners with the same policies, tier rules and named ports.
+    profile = (id(policies), tuple(id(r) for _, r in (*admin, *baseline)), owner.named_ports, within)
+    got: list[TierSources] | None = memo.get(profile)
+    if got is not None:
+        return got
+    if isolated:
+        visit: set[int] = set()
+        for p in policies:
+            for r in p.ingress:
+                if intersect(rule_port_set(r, owner.named_ports), within):
+                    visit.update(by_set.get(m.sets_in[id(ix.rule_classes(p, r))], ()))
+        for _, tr in admin:
+            if tr.action == "Allow" and intersect(rule_port_set(tr, owner.named_ports), within):
+                for peer in tr.peers:
+                    for k in m.peer_at[id(peer)]:
+                        visit.update(by_peer.get(k, ()))
+        candidates = [source_groups[gi] for gi in sorted(visit)]
+    else:
+        candidates = source_groups
+    cache = PairCache(ix)
+    out = []
+    for classes in candidates:
+        src = classes[0]
+        np_ports = cache.np_ingress(src, owner) if isolated else ALL_PORTS
+        # the tier peers src matches (`Tiers.peer_matches_class`, computed once in the memberships)
+        matched = holds(frozenset(id(m.tier_peers[k]) for k in m.member_tier[src.id]))
+        d = tiers.decide(owner, "ingress", matched, owner.named_ports, np_ports, isolated)
+        ports = intersect(d.allowed, within)
+        if not ports:
+            continue
+        steps = [s for s in d.admin if s.rule.action == "Allow" and intersect(s.ports, ports)]
+        admits: list[Admit] = []
+        default: IntervalSet = EMPTY
+        by_np = intersect(intersect(d.np_decides, d.np_ports), ports)
+        if by_np and isolated:
+            admits = [a for a in class_admits(ix, owner, "ingress", src) if intersect(a.ports, by_np)]
+        elif by_np:
+            steps += [s for s in d.baseline if s.rule.action == "Allow" and intersect(s.ports, ports)]
+            default = by_np
+            for s in d.baseline:
+                default = subtract(default, s.ports)
+        lines = [f"{s.describe()} on {ports_phrase(intersect(s.ports, ports))}" for s in steps]
+        lines += [a.describe() for a in admits]
+        where = [f"{s.policy.ref} {s.rule.field}" for s in steps] + [a.where for a in admits]
+        if default:
+            lines.append(f"{not_isolated_reason(ix, owner, 'ingress')}, and no cluster-scoped rule denies "
+                         f"{ports_phrase(default)}")
+            where.append("no policy")
+        by_namespace: dict[str, list[PodClass]] = {}
+        for c in classes:
+            by_namespace.setdefault(c.namespace, []).append(c)
+        out.append(TierSources(ports, tuple(classes), tuple(lines), tuple(where),
+                               {n: tuple(cs) for n, cs in by_namespace.items()}))
+    memo[profile] = out
+    return out
+
+
+def every_namespace_admits(index: Index, cls: PodClass, within: IntervalSet) -> tuple[IntervalSet, list[str]]:
+    """Ports of `within` that cls's ingress side admits from a pod of every namespace, present and future (a
+    pod in a namespace created later matches only peers that select every namespace), and what admits them:
+    NetworkPolicy rules with no `from` or with a namespaceSelector matching every namespace (everything, when no
+    NetworkPolicy isolates cls), through the cluster-scoped tiers when some govern cls (where a pod of a new
+    namespace matches only the tier peers that select every pod)."""
+    from scanner.engine.tiers import every_pod
+
+    ix = index
+    reason = not_isolated_reason(ix, cls, "ingress")
+    np_ports: IntervalSet = EMPTY
+    np_rules: list[str] = []
+    if reason is not None:
+        np_ports, np_rules = within, [reason]
+    else:
+        for p in ix.policies_for(cls, "ingress"):
+            for r in p.rules("ingress"):
+                if r.peers is None or any(selects_every_namespace(x.namespace_selector) for x in r.peers):
+                    hit = intersect(rule_port_set(r, cls.named_ports), within)
+                    if hit:
+                        np_ports = union(np_ports, hit)
+                        np_rules.append(f"{p.ref} {r.field}")
+    if not (ix.tiers.active and ix.tiers.governs(cls, "ingress")):
+        return np_ports, np_rules
+    isolated = reason is None
+    d = ix.tiers.decide(cls, "ingress", every_pod, cls.named_ports, np_ports if isolated else ALL_PORTS,
+                        isolated, start=within)
+    ports = intersect(d.allowed, within)
+    if not ports:
+        return EMPTY, []
+    rules = [f"{s.policy.ref} {s.rule.field}" for s in (*d.admin, *d.baseline)
+             if s.rule.action == "Allow" and intersect(s.ports, ports)]
+    if intersect(intersect(d.np_decides, np_ports if isolated else ALL_PORTS), ports):
+        rules += np_rules
+    return ports, rules

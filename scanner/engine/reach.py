@@ -24,7 +24,7 @@ from scanner.intervals import (
     port_point,
     union,
 )
-from scanner.model import Direction, Endpoint, Peer, Policy, Rule
+from scanner.model import Direction, Endpoint, Peer, Policy, Rule, TierPeer
 
 # --- endpoints of a query ---------------------------------------------------------------------------------
 
@@ -464,18 +464,26 @@ def _with_node_local(index: Index, out: dict[tuple[str, str], IntervalSet]) -> d
     return dict(sorted(out.items()))
 
 
-def namespace_matrix_grouped(index: Index) -> dict[tuple[str, str], IntervalSet]:
-    """`namespace_matrix_pairwise`, visiting one class pair per pair of interchangeable groups.
+@dataclass(frozen=True, slots=True)
+class Memberships:
+    """Which rule peers match each class, as small numbers: a class's ingress side towards another class
+    depends on the other only through these (and its egress side likewise), so classes with equal memberships
+    are interchangeable there. Computed once per index (`memberships`)."""
 
-    A pair's ports are its source's egress side intersected with its destination's ingress side. The egress
-    side depends only on the source's egress policies, its tier egress rules and hostNetwork flag, and on which
-    egress rule peers and tier peers match the destination (and its named ports); the ingress side likewise.
-    So sources with equal (namespace, egress profile, memberships in ingress rule peers and tier peers) are
-    interchangeable, and so are destinations with equal (namespace, ingress profile, memberships in egress rule
-    peers and tier peers, named ports): one representative pair answers for the whole group pair. An endpoint
-    with itself is no pair (a group pair made of one single-endpoint class on both sides)."""
+    sets_in: dict[int, int]  # id(class set of an ingress NetworkPolicy rule, `Index.rule_classes`) -> its number
+    sets_eg: dict[int, int]  # the same for egress rules
+    member_in: dict[int, tuple[int, ...]]  # class id -> numbers of the ingress rule class sets holding it
+    member_eg: dict[int, tuple[int, ...]]
+    tier_peers: list[TierPeer]  # every peer of every cluster-scoped policy rule, numbered by position
+    member_tier: dict[int, tuple[int, ...]]  # class id -> numbers of the tier peers matching it
+    peer_at: dict[int, list[int]]  # id(tier peer) -> its numbers
+
+
+def memberships(index: Index) -> Memberships:
+    got = index.memo.get("memberships", {}).get(None)
+    if isinstance(got, Memberships):
+        return got
     ix = index
-    tiers = ix.tiers
     member_in: dict[int, list[int]] = {c.id: [] for c in ix.classes}
     member_eg: dict[int, list[int]] = {c.id: [] for c in ix.classes}
     seen_in: dict[int, int] = {}
@@ -488,9 +496,34 @@ def namespace_matrix_grouped(index: Index) -> dict[tuple[str, str], IntervalSet]
                     sid = seen[id(matched)] = len(seen)
                     for cid in matched:
                         member[cid].append(sid)
+    tiers = ix.tiers
     tier_peers = [peer for a in ix.cluster.admin_policies for r in (*a.ingress, *a.egress) for peer in r.peers]
     member_tier = {c.id: tuple(k for k, peer in enumerate(tier_peers) if tiers.peer_matches_class(peer, c))
                    for c in ix.classes}
+    peer_at: dict[int, list[int]] = {}
+    for k, peer in enumerate(tier_peers):
+        peer_at.setdefault(id(peer), []).append(k)
+    got = Memberships(seen_in, seen_eg, {c: tuple(v) for c, v in member_in.items()},
+                      {c: tuple(v) for c, v in member_eg.items()}, tier_peers, member_tier, peer_at)
+    index.memo["memberships"] = {None: got}
+    return got
+
+
+def namespace_matrix_grouped(index: Index) -> dict[tuple[str, str], IntervalSet]:
+    """`namespace_matrix_pairwise`, visiting one class pair per pair of interchangeable groups.
+
+    A pair's ports are its source's egress side intersected with its destination's ingress side. The egress
+    side depends only on the source's egress policies, its tier egress rules and hostNetwork flag, and on which
+    egress rule peers and tier peers match the destination (and its named ports); the ingress side likewise.
+    So sources with equal (namespace, egress profile, memberships in ingress rule peers and tier peers) are
+    interchangeable, and so are destinations with equal (namespace, ingress profile, memberships in egress rule
+    peers and tier peers, named ports): one representative pair answers for the whole group pair. An endpoint
+    with itself is no pair (a group pair made of one single-endpoint class on both sides)."""
+    ix = index
+    tiers = ix.tiers
+    m = memberships(ix)
+    member_in, member_eg, seen_in = m.member_in, m.member_eg, m.sets_in
+    tier_peers, member_tier, peer_at = m.tier_peers, m.member_tier, m.peer_at
 
     def tier_ids(c: PodClass, direction: Direction) -> tuple[int, ...]:
         return tuple(id(r) for t in ("Admin", "Baseline") for _, r in tiers.rules(c, direction, t))
@@ -499,9 +532,9 @@ def namespace_matrix_grouped(index: Index) -> dict[tuple[str, str], IntervalSet]
     dst_groups: dict[tuple[object, ...], list[PodClass]] = {}
     for c in ix.classes:
         src_groups.setdefault((c.namespace, id(ix.policies_for(c, "egress")), c.host_network,
-                               tier_ids(c, "egress"), tuple(member_in[c.id]), member_tier[c.id]), []).append(c)
+                               tier_ids(c, "egress"), member_in[c.id], member_tier[c.id]), []).append(c)
         dst_groups.setdefault((c.namespace, id(ix.policies_for(c, "ingress")), c.host_network,
-                               tier_ids(c, "ingress"), tuple(member_eg[c.id]), member_tier[c.id],
+                               tier_ids(c, "ingress"), member_eg[c.id], member_tier[c.id],
                                c.named_ports), []).append(c)
     # Most group pairs allow nothing: a source whose egress a NetworkPolicy isolates can only reach what its
     # egress rules or its admin-tier Allow peers match (an admin Deny or Pass, and the baseline tier, never
@@ -512,9 +545,6 @@ def namespace_matrix_grouped(index: Index) -> dict[tuple[str, str], IntervalSet]
     for gi, dsts in enumerate(dst_list):
         for c in dsts:
             dst_of[c.id] = gi
-    peer_at: dict[int, list[int]] = {}  # id(tier peer) -> its indexes in tier_peers
-    for k, peer in enumerate(tier_peers):
-        peer_at.setdefault(id(peer), []).append(k)
     peer_dst = [0] * len(tier_peers)  # tier peer index -> destination groups it matches
     for c in ix.classes:
         for k in member_tier[c.id]:
@@ -569,7 +599,7 @@ def namespace_matrix_grouped(index: Index) -> dict[tuple[str, str], IntervalSet]
                 eg_masks[key] = eg
         else:
             eg = everywhere
-        ikey = (tuple(member_in[s.id]), member_tier[s.id])
+        ikey = (member_in[s.id], member_tier[s.id])
         ing = in_masks.get(ikey)
         if ing is None:
             ing = open_in

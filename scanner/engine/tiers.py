@@ -249,7 +249,6 @@ class Tiers:
         namespace on every port, in the Admin or Baseline tier, that no earlier Allow or Pass of every pod
         pre-empts. Returns (that step, whether it also covers every address outside the cluster: for egress,
         every address of the networks it or a following deny names)."""
-        every_pod = self._every_pod
         for tier in ("Admin", "Baseline"):
             for policy, rule in self.rules(cls, direction, tier):
                 if rule.ports is not None or not any(every_pod(p) for p in rule.peers):
@@ -275,12 +274,13 @@ class Tiers:
         step, covers = self.default_deny(cls, direction)
         return step if step is not None and (direction == "ingress" or covers) else None
 
-    @staticmethod
-    def _every_pod(peer: TierPeer) -> bool:
-        if peer.kind not in ("namespaces", "pods"):
-            return False
-        assert peer.namespace_selector is not None
-        return peer.namespace_selector.is_empty and (peer.pod_selector is None or peer.pod_selector.is_empty)
+
+def every_pod(peer: TierPeer) -> bool:
+    """Does the peer select every pod of every namespace, present and future?"""
+    if peer.kind not in ("namespaces", "pods"):
+        return False
+    assert peer.namespace_selector is not None
+    return peer.namespace_selector.is_empty and (peer.pod_selector is None or peer.pod_selector.is_empty)
 
 
 def holds(peer_ids: frozenset[int]) -> Callable[[TierPeer], bool]:
