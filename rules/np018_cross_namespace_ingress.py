@@ -144,37 +144,48 @@ def _tier_flows(ctx: Context, ns: str, dst: PodClass, flows: dict[str, dict[str,
     if ports:
         future |= set(rules) if ix.isolated(dst, "ingress") else {f"{_refs(ctx, dst)}: {', '.join(rules)}"}
     to = {w.ref.split(" (")[0] for w in ctx.workloads_of(dst)}
+    # Sets of sources admitted by the same rules are summed up before deciding whether to summarise them.
+    by_rules: dict[str, list[TierSources]] = {}
     for ts in tier_ingress_sources(ix, dst, ALL_PORTS):
-        by_ns = {n: cs for n, cs in ts.by_namespace.items() if n != ns}
-        if not by_ns:
-            continue
-        if len(by_ns) > _WIDE:
-            open_ports = _open(ctx, ts, None, [c for cs in by_ns.values() for c in cs], dst)
-            w = wide.setdefault(", ".join(ts.where), {
-                "peer": "sources alike through the cluster-scoped tiers", "namespaces": len(by_ns),
-                "ports": EMPTY, "open": EMPTY, "to": set(), "examples": sorted(by_ns)[:_EXAMPLES]})
-            w["ports"] = union(w["ports"], ts.ports)
-            w["open"] = union(w["open"], open_ports)
+        by_rules.setdefault(", ".join(ts.where), []).append(ts)
+    for where, sets in by_rules.items():
+        namespaces = {n for ts in sets for n in ts.by_namespace if n != ns}
+        if len(namespaces) > _WIDE:
+            w = wide.setdefault(where, {"peer": "sources alike through the cluster-scoped tiers", "ports": EMPTY,
+                                        "open": EMPTY, "to": set(), "source_namespaces": set()})
+            w["source_namespaces"] |= namespaces
+            w["namespaces"] = len(w["source_namespaces"])
+            w["examples"] = sorted(w["source_namespaces"])[:_EXAMPLES]
+            for ts in sets:
+                w["ports"] = union(w["ports"], ts.ports)
+                w["open"] = union(w["open"], _open(ctx, ts, None, [c for n, cs in ts.by_namespace.items()
+                                                                   if n != ns for c in cs], dst))
             w["to"] |= to
             continue
-        for src_ns, classes in by_ns.items():
-            f = flows.setdefault(src_ns, {"ports": EMPTY, "firm": EMPTY, "open": EMPTY, "to": set(), "by": set()})
-            f["ports"] = union(f["ports"], ts.ports)
-            f["firm"] = union(f["firm"], ts.ports)
-            f["open"] = union(f["open"], _open(ctx, ts, src_ns, classes, dst))
-            f["to"] |= to
-            f["by"] |= set(ts.lines)
+        for ts in sets:
+            for src_ns, classes in ts.by_namespace.items():
+                if src_ns == ns:
+                    continue
+                f = flows.setdefault(src_ns, {"ports": EMPTY, "firm": EMPTY, "open": EMPTY, "to": set(),
+                                              "by": set()})
+                f["ports"] = union(f["ports"], ts.ports)
+                f["firm"] = union(f["firm"], ts.firm)
+                f["open"] = union(f["open"], _open(ctx, ts, src_ns, classes, dst))
+                f["to"] |= to
+                f["by"] |= set(ts.lines)
 
 
 def _open(ctx: Context, ts: TierSources, src_ns: str | None, classes: Iterable[PodClass],
           dst: PodClass) -> IntervalSet:
-    """The ports of `ts` that some of `classes` (the sources of `ts` in `src_ns`, or all of them: None) may
-    also send to `dst` (allowed end to end). A source's egress side depends on the destination only through
-    the rule peers that match it and its named ports (`reach.memberships`), so it is computed once per such
-    destination profile."""
+    """The ports of `ts` that some of `classes` (the sources of `ts` in `src_ns`, or in every namespace but the
+    destination's: None) may also send to `dst` (allowed end to end). A source's egress side depends on the
+    destination only through the rule peers that match it and its named ports (`reach.memberships`), so it is
+    computed once per such destination profile."""
     m = memberships(ctx.index)
     memo: dict[Any, IntervalSet] = ctx.index.memo.setdefault("np018_open", {})
-    key = (id(ts), src_ns, m.member_eg[dst.id], m.member_tier[dst.id], dst.named_ports)
+    # With src_ns None the sources are those of every namespace but the destination's own.
+    key = (id(ts), src_ns if src_ns is not None else ("all but", dst.namespace), m.member_eg[dst.id],
+           m.member_tier[dst.id], dst.named_ports)
     got = memo.get(key)
     if got is None:
         got = EMPTY

@@ -183,7 +183,7 @@ def test_isolation_names_the_tier_default_deny():
                    ("shop", "web", False, deny, False, None)]
     code, out, err = run_cli("isolation", "examples/tiers")
     assert code == 0, err
-    assert out.splitlines()[1].split() == ["kube-system", "coredns", "Deployment", "isolated", "(tier)", "OPEN",
+    assert out.splitlines()[1].split() == ["kube-system", "coredns", "Deployment", "tier-isolated", "OPEN",
                                            "ClusterNetworkPolicy/baseline-default-deny"]
     assert "4 pods and workload templates: 1 isolated for ingress (3 more by a cluster-scoped default deny), " \
            "1 isolated for egress" in out
@@ -204,3 +204,102 @@ def test_isolation_by_an_egress_deny_needs_every_address(tmp_path):
         assert pod["egress_isolated"] is False and pod["ingress_isolated_by_tier"] is None
         assert pod["egress_isolated_by_tier"] == ({"policy": "AdminNetworkPolicy/x", "tier": "Admin",
                                                    "rule": "spec.egress[0] ('deny-all')"} if isolated else None)
+
+
+def _wide_cluster(tmp_path):
+    """55 namespaces s00-s54 whose pods may not send anything (egress deny-all NetworkPolicies; half of them
+    labelled `app: x`, which an unrelated egress peer matches, so the sources fall into two sets admitted by the
+    same rules), one namespace `o` whose pod may send anywhere, and an AdminNetworkPolicy letting every
+    namespace in on TCP 80 (no NetworkPolicy isolates any pod for ingress)."""
+    import yaml
+
+    objs: list[dict] = []
+    for i, ns in enumerate([f"s{n:02d}" for n in range(55)] + ["o"]):
+        objs.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+        objs.append({"apiVersion": "v1", "kind": "Pod",
+                     "metadata": {"name": "p", "namespace": ns, "labels": {"app": "x" if i % 2 else "y"}},
+                     "spec": {"containers": [{"name": "c", "image": "i"}]},
+                     "status": {"podIP": f"10.0.{i // 200}.{i % 200 + 1}"}})
+        if ns != "o":
+            objs.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                         "metadata": {"name": "no-egress", "namespace": ns},
+                         "spec": {"podSelector": {}, "policyTypes": ["Egress"]}})
+    objs.append({"apiVersion": "policy.networking.k8s.io/v1alpha1", "kind": "AdminNetworkPolicy",
+                 "metadata": {"name": "web"}, "spec": {
+                     "priority": 1, "subject": {"namespaces": {}},
+                     "ingress": [{"action": "Allow", "from": [{"namespaces": {}}],
+                                  "ports": [{"portNumber": {"protocol": "TCP", "port": 80}}]}]}})
+    objs.append({"apiVersion": "policy.networking.k8s.io/v1alpha1", "kind": "AdminNetworkPolicy",
+                 "metadata": {"name": "unrelated"}, "spec": {
+                     "priority": 2, "subject": {"namespaces": {"matchLabels": {"kubernetes.io/metadata.name": "z"}}},
+                     "egress": [{"action": "Allow", "to": [{"pods": {"namespaceSelector": {},
+                                                                     "podSelector": {"matchLabels": {"app": "x"}}}}]}]}})
+    path = tmp_path / "wide.yaml"
+    path.write_text(yaml.safe_dump_all(objs))
+    return path
+
+
+def test_np018_summarises_wide_sources_through_the_tiers(tmp_path):
+    """More than 50 source namespaces through the tiers are summarised under wide_sources: counted across every
+    set of sources the same rules admit, and with what is allowed end to end worked out per destination
+    namespace (o's sources may send nothing; every other namespace hears from o)."""
+    code, out, err = run_cli("scan", str(_wide_cluster(tmp_path)), "--format", "json")
+    assert code == 1, err
+    np018 = {f["subject"]["name"]: f for f in json.loads(out)["findings"] if f["rule"] == "NP018"}
+    everything = {"SCTP": "all", "TCP": "all", "UDP": "all"}
+    key = "AdminNetworkPolicy/web spec.ingress[0], the Kubernetes default"
+    for ns, end_to_end, examples in (("o", {}, ["s00", "s01", "s02", "s03", "s04"]),
+                                     ("s00", everything, ["o", "s01", "s02", "s03", "s04"]),
+                                     ("s07", everything, ["o", "s00", "s01", "s02", "s03"])):
+        f = np018[ns]
+        assert f["status"] == "FAIL"
+        assert f["evidence"]["wide_sources"] == {key: {
+            "peer": "sources alike through the cluster-scoped tiers", "namespaces": 55, "examples": examples,
+            "ports": everything, "allowed_end_to_end": end_to_end, "destinations": [f"{ns}/p"]}}, ns
+        assert f["message"].startswith(f"pods of {ns} accept connections from 55 namespaces through {key} ")
+
+
+def test_np018_keeps_plugin_dependent_ipblock_matches_under_the_tiers(tmp_path):
+    """An ipBlock that matches a pod IP is plugin-dependent; an AdminNetworkPolicy governing the destination
+    (here allowing only monitoring on 9090) does not make that match firm."""
+    path = tmp_path / "pd.yaml"
+    path.write_text("""\
+apiVersion: v1
+kind: Namespace
+metadata: {name: data}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: web}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: db, namespace: data, labels: {app: db}}
+status: {podIP: 10.0.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: ui, namespace: web, labels: {app: ui}}
+status: {podIP: 10.0.1.5}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db, namespace: data}
+spec:
+  podSelector: {}
+  ingress:
+  - from: [{ipBlock: {cidr: 10.0.1.0/24}}]
+    ports: [{port: 5432}]
+""")
+    tier = tmp_path / "anp.yaml"
+    tier.write_text(anp("  priority: 5\n  subject: {namespaces: {matchLabels: {kubernetes.io/metadata.name: data}}}\n"
+                        "  ingress:\n  - {action: Allow, from: [{namespaces: {matchLabels: "
+                        "{kubernetes.io/metadata.name: monitoring}}}], ports: [{portNumber: {protocol: TCP, "
+                        "port: 9090}}]}\n"))
+    for inputs in ([path], [path, tier]):
+        code, out, err = run_cli("scan", *map(str, inputs), "--format", "json")
+        assert code == 1 and "Traceback" not in err, err
+        (f,) = [f for f in json.loads(out)["findings"] if f["rule"] == "NP018" and f["subject"]["name"] == "data"]
+        assert f["message"] == ("pods of data accept connections from 1 other namespace(s): web (TCP 5432 to "
+                                "data/db, plugin-dependent ipBlock match)"), inputs
+        assert f["evidence"]["sources"]["web"]["plugin_dependent_ports"] == {"TCP": ["5432"]}

@@ -26,7 +26,7 @@ from scanner.intervals import (
     subtract,
     union,
 )
-from scanner.model import DIRECTIONS, NAMESPACE_NAME_LABEL, Direction, IPBlock, Peer, Policy, Rule
+from scanner.model import DIRECTIONS, NAMESPACE_NAME_LABEL, Direction, IPBlock, Peer, Policy, Rule, TierPeer
 from scanner.selectors import LabelSelector
 
 if TYPE_CHECKING:
@@ -139,6 +139,8 @@ def class_admits(index: Index, owner: PodClass, direction: Direction, other: Pod
             if r.peers is None:
                 hit: Peer | None = None
             else:
+                if other.id not in index.rule_classes(p, r):  # cached per rule: no peer matches
+                    continue
                 matching = [peer for peer in r.peers if index.peer_matches_class(p, peer, other)]
                 if not matching:
                     continue
@@ -488,6 +490,7 @@ class TierSources:
     """Source classes that one destination's ingress side treats alike, and what it admits from them."""
 
     ports: IntervalSet
+    firm: IntervalSet  # the ports that rest on no plugin-dependent ipBlock match of a pod IP
     classes: tuple[PodClass, ...]
     lines: tuple[str, ...]  # the rules that admit, deciding tier first
     where: tuple[str, ...]  # the same rules as `policy field`
@@ -558,8 +561,10 @@ def tier_ingress_sources(index: Index, owner: PodClass, within: IntervalSet) -> 
         admits: list[Admit] = []
         default: IntervalSet = EMPTY
         by_np = intersect(intersect(d.np_decides, d.np_ports), ports)
+        firm = ports
         if by_np and isolated:
             admits = [a for a in class_admits(ix, owner, "ingress", src) if intersect(a.ports, by_np)]
+            firm = subtract(ports, subtract(by_np, union_ports([a for a in admits if not a.plugin_dependent])))
         elif by_np:
             steps += [s for s in d.baseline if s.rule.action == "Allow" and intersect(s.ports, ports)]
             default = by_np
@@ -571,11 +576,11 @@ def tier_ingress_sources(index: Index, owner: PodClass, within: IntervalSet) -> 
         if default:
             lines.append(f"{not_isolated_reason(ix, owner, 'ingress')}, and no cluster-scoped rule denies "
                          f"{ports_phrase(default)}")
-            where.append("no policy")
+            where.append("the Kubernetes default")
         by_namespace: dict[str, list[PodClass]] = {}
         for c in classes:
             by_namespace.setdefault(c.namespace, []).append(c)
-        out.append(TierSources(ports, tuple(classes), tuple(lines), tuple(where),
+        out.append(TierSources(ports, firm, tuple(classes), tuple(lines), tuple(where),
                                {n: tuple(cs) for n, cs in by_namespace.items()}))
     memo[profile] = out
     return out
@@ -606,7 +611,18 @@ def every_namespace_admits(index: Index, cls: PodClass, within: IntervalSet) -> 
     if not (ix.tiers.active and ix.tiers.governs(cls, "ingress")):
         return np_ports, np_rules
     isolated = reason is None
-    d = ix.tiers.decide(cls, "ingress", every_pod, cls.named_ports, np_ports if isolated else ALL_PORTS,
+    # A pod of a namespace created later may carry any labels: an Allow admits it when its namespace selector
+    # takes in every namespace (as for NetworkPolicy peers, `selects_every_namespace`), whatever its pod
+    # selector; a Deny or Pass is counted only when it surely matches (every pod of every namespace).
+    allow_peers = {id(peer) for tier in ("Admin", "Baseline") for _, r in ix.tiers.rules(cls, "ingress", tier)
+                   if r.action == "Allow" for peer in r.peers}
+
+    def future_pod(peer: TierPeer) -> bool:
+        if id(peer) in allow_peers:
+            return peer.kind in ("namespaces", "pods") and selects_every_namespace(peer.namespace_selector)
+        return every_pod(peer)
+
+    d = ix.tiers.decide(cls, "ingress", future_pod, cls.named_ports, np_ports if isolated else ALL_PORTS,
                         isolated, start=within)
     ports = intersect(d.allowed, within)
     if not ports:

@@ -27,7 +27,7 @@ def isolation_table(data: dict[str, Any]) -> str:
             return "hostNetwork"
         if p[f"{direction}_isolated"]:
             return "isolated"
-        return "isolated (tier)" if p.get(f"{direction}_isolated_by_tier") else "OPEN"
+        return "tier-isolated" if p.get(f"{direction}_isolated_by_tier") else "OPEN"
 
     for p in data["pods"]:
         pols = [x.split("/", 1)[1] for x in sorted(set(p["ingress_policies"]) | set(p["egress_policies"]))]
