@@ -51,8 +51,8 @@ def scan(cluster: Path, extra: list[Path], tmp: Path) -> dict[str, Any]:
     env = {**os.environ, "NETPOL_AUDIT_PHASES": str(phases)}
     m = run.measure([sys.executable, "-m", "scanner", "scan", str(cluster), *map(str, extra), "--format", "json",
                      "-o", str(out), "-q"], env)
-    m["matrix_cpu"] = next(json.loads(line)["cpu"] for line in phases.read_text().splitlines()
-                           if json.loads(line)["phase"] == "namespace matrix")
+    records = [json.loads(line) for line in phases.read_text().splitlines()]
+    m["matrix_cpu"] = next(r["cpu"] for r in records if r["phase"] == "namespace matrix")
     shutil.rmtree(out, ignore_errors=True)
     return m
 

@@ -204,8 +204,7 @@ def _egress_representatives(ctx: Context, classes: Iterable[PodClass]) -> list[P
     for c in classes:
         key = keys.get(c.id)
         if key is None:
-            key = keys[c.id] = (id(ix.policies_for(c, "egress")), c.host_network, tuple(
-                id(r) for t in ("Admin", "Baseline") for _, r in ix.tiers.rules(c, "egress", t)))
+            key = keys[c.id] = (id(ix.policies_for(c, "egress")), c.host_network, ix.tiers.rule_ids(c, "egress"))
         seen.setdefault(key, c)
     return list(seen.values())
 

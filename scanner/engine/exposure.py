@@ -508,8 +508,8 @@ def tier_ingress_sources(index: Index, owner: PodClass, within: IntervalSet) -> 
 
     ix, tiers = index, index.tiers
     m = memberships(ix)
-    memo = ix.memo.setdefault("tier_ingress_sources", {})
-    if None not in memo:
+    shared = ix.memo.setdefault("tier_source_groups", {})
+    if None not in shared:
         groups: dict[tuple[tuple[int, ...], tuple[int, ...]], list[PodClass]] = {}
         for c in ix.classes:
             groups.setdefault((m.member_in[c.id], m.member_tier[c.id]), []).append(c)
@@ -521,14 +521,13 @@ def tier_ingress_sources(index: Index, owner: PodClass, within: IntervalSet) -> 
                 by_set.setdefault(sid, []).append(gi)
             for k in peers:
                 by_peer.setdefault(k, []).append(gi)
-        memo[None] = ([groups[k] for k in keys], by_set, by_peer)
-    source_groups, by_set, by_peer = memo[None]
+        shared[None] = ([groups[k] for k in keys], by_set, by_peer)
+    source_groups, by_set, by_peer = shared[None]
     isolated = ix.isolated(owner, "ingress")
     policies = ix.policies_for(owner, "ingress")
-    admin = tiers.rules(owner, "ingress", "Admin")
-    baseline = tiers.rules(owner, "ingress", "Baseline")
     # Equal for owners with the same policies, tier rules and named ports.
-    profile = (id(policies), tuple(id(r) for _, r in (*admin, *baseline)), owner.named_ports, within)
+    profile = (id(policies), tiers.rule_ids(owner, "ingress"), owner.named_ports, within)
+    memo = ix.memo.setdefault("tier_ingress_sources", {})
     got: list[TierSources] | None = memo.get(profile)
     if got is not None:
         return got
@@ -538,7 +537,7 @@ def tier_ingress_sources(index: Index, owner: PodClass, within: IntervalSet) -> 
             for r in p.ingress:
                 if intersect(rule_port_set(r, owner.named_ports), within):
                     visit.update(by_set.get(m.sets_in[id(ix.rule_classes(p, r))], ()))
-        for _, tr in admin:
+        for _, tr in tiers.rules(owner, "ingress", "Admin"):
             if tr.action == "Allow" and intersect(rule_port_set(tr, owner.named_ports), within):
                 for peer in tr.peers:
                     for k in m.peer_at[id(peer)]:

@@ -471,18 +471,17 @@ class Memberships:
     are interchangeable there. Computed once per index (`memberships`)."""
 
     sets_in: dict[int, int]  # id(class set of an ingress NetworkPolicy rule, `Index.rule_classes`) -> its number
-    sets_eg: dict[int, int]  # the same for egress rules
     member_in: dict[int, tuple[int, ...]]  # class id -> numbers of the ingress rule class sets holding it
-    member_eg: dict[int, tuple[int, ...]]
+    member_eg: dict[int, tuple[int, ...]]  # the same for egress rule class sets
     tier_peers: list[TierPeer]  # every peer of every cluster-scoped policy rule, numbered by position
     member_tier: dict[int, tuple[int, ...]]  # class id -> numbers of the tier peers matching it
     peer_at: dict[int, list[int]]  # id(tier peer) -> its numbers
 
 
 def memberships(index: Index) -> Memberships:
-    got = index.memo.get("memberships", {}).get(None)
-    if isinstance(got, Memberships):
-        return got
+    memo = index.memo.setdefault("memberships", {})
+    if None in memo:
+        return memo[None]  # type: ignore[no-any-return]
     ix = index
     member_in: dict[int, list[int]] = {c.id: [] for c in ix.classes}
     member_eg: dict[int, list[int]] = {c.id: [] for c in ix.classes}
@@ -503,9 +502,8 @@ def memberships(index: Index) -> Memberships:
     peer_at: dict[int, list[int]] = {}
     for k, peer in enumerate(tier_peers):
         peer_at.setdefault(id(peer), []).append(k)
-    got = Memberships(seen_in, seen_eg, {c: tuple(v) for c, v in member_in.items()},
-                      {c: tuple(v) for c, v in member_eg.items()}, tier_peers, member_tier, peer_at)
-    index.memo["memberships"] = {None: got}
+    got = memo[None] = Memberships(seen_in, {c: tuple(v) for c, v in member_in.items()},
+                                   {c: tuple(v) for c, v in member_eg.items()}, tier_peers, member_tier, peer_at)
     return got
 
 
@@ -525,16 +523,13 @@ def namespace_matrix_grouped(index: Index) -> dict[tuple[str, str], IntervalSet]
     member_in, member_eg, seen_in = m.member_in, m.member_eg, m.sets_in
     tier_peers, member_tier, peer_at = m.tier_peers, m.member_tier, m.peer_at
 
-    def tier_ids(c: PodClass, direction: Direction) -> tuple[int, ...]:
-        return tuple(id(r) for t in ("Admin", "Baseline") for _, r in tiers.rules(c, direction, t))
-
     src_groups: dict[tuple[object, ...], list[PodClass]] = {}
     dst_groups: dict[tuple[object, ...], list[PodClass]] = {}
     for c in ix.classes:
         src_groups.setdefault((c.namespace, id(ix.policies_for(c, "egress")), c.host_network,
-                               tier_ids(c, "egress"), member_in[c.id], member_tier[c.id]), []).append(c)
+                               tiers.rule_ids(c, "egress"), member_in[c.id], member_tier[c.id]), []).append(c)
         dst_groups.setdefault((c.namespace, id(ix.policies_for(c, "ingress")), c.host_network,
-                               tier_ids(c, "ingress"), member_eg[c.id], member_tier[c.id],
+                               tiers.rule_ids(c, "ingress"), member_eg[c.id], member_tier[c.id],
                                c.named_ports), []).append(c)
     # Most group pairs allow nothing: a source whose egress a NetworkPolicy isolates can only reach what its
     # egress rules or its admin-tier Allow peers match (an admin Deny or Pass, and the baseline tier, never

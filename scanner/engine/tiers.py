@@ -105,6 +105,11 @@ class Tiers:
             self._rules[key] = got
         return got
 
+    def rule_ids(self, cls: PodClass, direction: Direction) -> tuple[int, ...]:
+        """Identifies the tier rules that apply to `cls` in `direction` (both tiers, in order): classes with
+        equal ids are treated alike by the tiers on that side."""
+        return tuple(id(r) for tier in ("Admin", "Baseline") for _, r in self.rules(cls, direction, tier))
+
     def governs(self, cls: PodClass, direction: Direction) -> bool:
         """Does some tier rule apply to `cls` in `direction`?"""
         return self.active and bool(self.rules(cls, direction, "Admin") or self.rules(cls, direction, "Baseline"))
